@@ -1,0 +1,54 @@
+# complaintforms: `make demo` runs the main job, `make test` the test suite.
+# Both set up everything on a fresh Debian machine: system packages (as root, or with sudo),
+# a virtual environment in .venv, and the package with its test extras.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_DIR ?= build/demo
+SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 fontconfig
+
+.PHONY: setup system-packages demo test bench lint format clean
+
+setup: system-packages $(STAMP)
+
+# The fonts and HarfBuzz's subsetter are checked by what they provide, so a machine that
+# has them by other means is left alone.
+system-packages:
+	@missing=""; \
+	command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh-cn family | grep -q . || missing="$$missing fonts-noto-cjk fontconfig"; \
+	ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so\.0' || missing="$$missing libharfbuzz-subset0"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "please install as root: apt-get install $(SYSTEM_PACKAGES)" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: setup
+	rm -rf $(DEMO_DIR)
+	$(BIN)/complaintforms demo $(DEMO_DIR)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+lint: setup
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+format: setup
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

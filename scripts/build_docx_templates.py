@@ -1,0 +1,197 @@
+"""Regenerate the default Word templates in forms/ from code.
+
+The .docx files are committed; an organisation edits its own copy in Word. Run this only to
+change the defaults: python scripts/build_docx_templates.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+FORMS = Path(__file__).resolve().parent.parent / "forms"
+EAST_ASIA_FONT = "宋体"
+HEAD_FONT = "黑体"
+
+
+def set_run_font(run, east_asia: str = EAST_ASIA_FONT, size: float | None = None, bold: bool = False):
+    rpr = run._element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    fonts.set(qn("w:eastAsia"), east_asia)
+    if size:
+        run.font.size = Pt(size)
+    run.bold = bold
+
+
+def base_document() -> Document:
+    doc = Document()
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin = section.right_margin = Mm(15)
+    section.top_margin, section.bottom_margin = Mm(15), Mm(18)
+    style = doc.styles["Normal"]
+    style.font.size = Pt(10.5)
+    rpr = style.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    fonts.set(qn("w:eastAsia"), EAST_ASIA_FONT)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), "zh-CN")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    rpr.append(lang)
+    style.paragraph_format.space_after = Pt(0)
+    return doc
+
+
+def para(container, text: str = "", *, size: float | None = None, bold: bool = False, align=None, font=EAST_ASIA_FONT):
+    p = container.add_paragraph()
+    if text:
+        set_run_font(p.add_run(text), font, size, bold)
+    if align is not None:
+        p.alignment = align
+    return p
+
+
+def add_field(paragraph, instr: str) -> None:
+    """A Word field (PAGE, NUMPAGES) that Word and LibreOffice fill in when laying out."""
+    run = paragraph.add_run()
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    code = OxmlElement("w:instrText")
+    code.set(qn("xml:space"), "preserve")
+    code.text = f" {instr} "
+    sep = OxmlElement("w:fldChar")
+    sep.set(qn("w:fldCharType"), "separate")
+    num = OxmlElement("w:t")
+    num.text = "1"
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    for el in (begin, code, sep, num, end):
+        run._element.append(el)
+
+
+def shade(cell, fill: str = "F0F0F0") -> None:
+    tcpr = cell._element.get_or_add_tcPr()
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    tcpr.append(shd)
+
+
+def header_block(doc) -> None:
+    table = doc.add_table(rows=1, cols=3)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    widths = (Mm(28), Mm(124), Mm(28))
+    for cell, width in zip(table.rows[0].cells, widths, strict=True):
+        cell.width = width
+    middle = table.rows[0].cells[1]
+    middle.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_run_font(middle.paragraphs[0].add_run("{{ org.name }} {{ org.unit }}"), size=11)
+    para(middle, "{{ form.title }}", size=18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, font=HEAD_FONT)
+    para(middle, "{{ form.code }} 第 {{ form.version }} 版 · 编号 {{ case_no }}", size=9, align=WD_ALIGN_PARAGRAPH.CENTER)
+    right = table.rows[0].cells[2]
+    right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    right.paragraphs[0].add_run("{{ qr }}")
+    para(right, "文档 {{ serial }}", size=7, align=WD_ALIGN_PARAGRAPH.CENTER)
+
+
+def footer_block(doc) -> None:
+    footer = doc.sections[0].footer
+    p = footer.paragraphs[0]
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_run_font(p.add_run("{{ form.code }}　　第 "), size=9)
+    add_field(p, "PAGE")
+    set_run_font(p.add_run(" 页 / 共 "), size=9)
+    add_field(p, "NUMPAGES")
+    set_run_font(p.add_run(" 页　　{{ case_no }}"), size=9)
+
+
+def field_table(doc, rows: list[tuple]) -> None:
+    """rows: (label, value) spanning, or (label, value, label, value)."""
+    table = doc.add_table(rows=0, cols=4)
+    table.style = "Table Grid"
+    for row in rows:
+        cells = table.add_row().cells
+        if isinstance(row, str):  # a docxtpl row tag such as {%tr for ... %}
+            merged = cells[0].merge(cells[3])
+            merged.text = row
+            continue
+        if len(row) == 2:
+            cells[1].merge(cells[3])
+        for i, value in enumerate(row):
+            cell = cells[i]
+            set_run_font(cell.paragraphs[0].add_run(value), HEAD_FONT if i % 2 == 0 else EAST_ASIA_FONT)
+            if i % 2 == 0:
+                shade(cell)
+    widths = (Mm(24), Mm(66), Mm(24), Mm(66))
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=False):
+            cell.width = width
+
+
+def text_block(doc, title: str, value: str) -> None:
+    table = doc.add_table(rows=2, cols=1)
+    table.style = "Table Grid"
+    shade(table.rows[0].cells[0])
+    set_run_font(table.rows[0].cells[0].paragraphs[0].add_run(title), HEAD_FONT)
+    set_run_font(table.rows[1].cells[0].paragraphs[0].add_run(value))
+
+
+def record_card() -> Document:
+    doc = base_document()
+    header_block(doc)
+    para(doc)
+    field_table(doc, [
+        ("投诉人", "{{ complainant.name }}{% if complainant.confidential %}（要求保密）{% endif %}", "联系电话", "{{ complainant.phone }}"),
+        ("投诉地址", "{{ complainant.address }}"),
+        ("投诉时间", "{{ received_at }}{% if late_entry %}（补办记录）{% endif %}", "投诉方式", "{{ channel }}"),
+        ("投诉对象", "{{ target }}", "性质", "{{ kind }} · {{ severity }}"),
+        ("投诉类别", "{{ category }}", "记录人", "{{ recorded_by }}"),
+        "{%tr for item in extra %}",
+        ("{{ item.label }}", "{{ item.value }}"),
+        "{%tr endfor %}",
+    ])
+    text_block(doc, "投诉内容", "{{ content }}")
+    text_block(doc, "投诉要求", "{{ demand }}")
+    para(doc)
+    field_table(doc, [
+        ("是否受理", "{% if decision.accepted %}{{ decision.accepted }}{% else %}□ 受理　　□ 不受理{% endif %}"),
+        ("不受理原因", "{{ decision.reason }}"),
+        ("受理部门", "{{ decision.department }}", "受理负责人", "{{ decision.handler }}"),
+        ("承诺答复时间", "{{ decision.due }}", "负责人签字", "{{ decision.by }}"),
+    ])
+    para(doc, "负责人签字：________________　　日期：____________", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    para(doc, "打印时间 {{ generated_at }} · 文档序号 {{ serial }}", size=8)
+    footer_block(doc)
+    return doc
+
+
+TEMPLATES = {"record_card": record_card}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(TEMPLATES)
+    for name in names:
+        path = FORMS / f"{name}.docx"
+        TEMPLATES[name]().save(path)
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

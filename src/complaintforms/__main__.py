@@ -1,0 +1,3 @@
+from complaintforms.cli import main
+
+main()

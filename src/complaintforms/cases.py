@@ -1,0 +1,193 @@
+"""The library API for cases: each function is what one CLI command calls.
+
+The CLI parses options and prints; these functions validate, store, render and log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from . import model, workflow
+from .documents import RendererSet, render_for_case
+from .errors import ValidationError
+from .timeutil import from_iso, iso, now as clock_now
+from .workdays import WorkCalendar, calendar_from
+from .workspace import Workspace
+
+Progress = Callable[[int], None]
+
+RECORD_CARD_FORMATS = ("pdf", "docx")
+
+
+def work_calendar(ws: Workspace) -> WorkCalendar:
+    return calendar_from(ws.config.extra_holidays, ws.config.extra_workdays)
+
+
+# -- numbering --------------------------------------------------------------------------------
+def case_number(pattern: str, year: int, seq: int) -> str:
+    return pattern.format(year=year, seq=seq)
+
+
+def number_regex(pattern: str) -> re.Pattern:
+    """A regex that recognises numbers made by `pattern`, capturing year and seq."""
+    out, pos = "", 0
+    for m in re.finditer(r"{(\w+)(?::[^}]*)?}", pattern):
+        out += re.escape(pattern[pos:m.start()])
+        out += r"(?P<year>\d{4})" if m.group(1) == "year" else r"(?P<seq>\d+)"
+        pos = m.end()
+    out += re.escape(pattern[pos:])
+    return re.compile(f"^{out}$")
+
+
+def seq_counter(case: dict) -> str:
+    """Numbering restarts each year: the counter is the year the case was received in."""
+    return case["received_at"][:4]
+
+
+# -- registration -------------------------------------------------------------------------------
+def register_case(
+    ws: Workspace, data: dict, *, by: str | None = None, render: bool = True,
+    renderers: RendererSet | None = None,
+) -> dict:
+    """Register a complaint (登记): validate, number, write the record card, log."""
+    config = ws.config
+    if by and not data.get("recorded_by"):
+        data = {**data, "recorded_by": by}
+    now = clock_now()
+    case = model.parse_registration(data, config, now=now)
+    if render:
+        renderers = renderers or RendererSet(ws.forms_dir)
+        ws.identity  # noqa: B018 - make the workspace id before taking the lock
+    with ws.store.transaction() as txn:
+        counter = seq_counter(case)
+        case["case_no"] = case_number(config.numbering_pattern, int(counter), txn.next_seq(counter))
+        if render:
+            case["documents"] = render_for_case(
+                ws, txn, case, "record_card", RECORD_CARD_FORMATS, at=iso(now), renderers=renderers
+            )
+        txn.insert(case, model.partition_key(case))
+        txn.log("case.new", case["recorded_by"], case["case_no"], at=iso(now), after=case)
+    return view(ws, case)
+
+
+# -- reading ----------------------------------------------------------------------------------------
+def view(ws: Workspace, case: dict, today: dt.date | None = None, cal: WorkCalendar | None = None) -> dict:
+    """The case as shown: the stored record plus the computed `overdue`."""
+    today = today or clock_now().date()
+    due = workflow.effective_due(case, ws.config, cal or work_calendar(ws))
+    return {**case, "overdue": workflow.is_overdue(case, today, due)}
+
+
+def show_case(ws: Workspace, case_no: str) -> dict:
+    return view(ws, ws.store.get(case_no))
+
+
+def quarter_months(quarter: str) -> list[str]:
+    m = re.fullmatch(r"(\d{4})Q([1-4])", quarter.strip().upper())
+    if not m:
+        raise ValidationError(f"--quarter: {quarter!r} is not a quarter like 2026Q4")
+    year, q = int(m.group(1)), int(m.group(2))
+    return [f"{year}-{month:02d}" for month in range(3 * q - 2, 3 * q + 1)]
+
+
+@dataclass
+class CaseFilter:
+    status: str | None = None
+    department: str | None = None
+    quarter: str | None = None
+    overdue: bool = False
+    months: list[str] | None = field(default=None, init=False)
+
+    def prepare(self, ws: Workspace) -> CaseFilter:
+        from .enums import parse_enum
+
+        if self.status:
+            self.status = parse_enum("status", self.status, "--status")
+        if self.department:
+            self.department = model.department_code(ws.config, self.department, "--department")
+        if self.quarter:
+            self.months = quarter_months(self.quarter)
+        return self
+
+    def matches(self, case: dict) -> bool:
+        if self.status and case["status"] != self.status:
+            return False
+        if self.department and self.department not in (
+            case["assignment"].get("department"), case["target"].get("department")
+        ):
+            return False
+        return True
+
+
+def iter_cases(ws: Workspace, flt: CaseFilter | None = None) -> Iterator[dict]:
+    flt = (flt or CaseFilter()).prepare(ws)
+    cal, today = work_calendar(ws), clock_now().date()
+    for case in ws.store.iter_cases(flt.months):
+        if not flt.matches(case):
+            continue
+        shown = view(ws, case, today, cal)
+        if flt.overdue and not shown["overdue"]:
+            continue
+        yield shown
+
+
+def list_cases(ws: Workspace, flt: CaseFilter | None = None) -> list[dict]:
+    return list(iter_cases(ws, flt))
+
+
+def case_history(ws: Workspace, case_no: str) -> list[dict]:
+    return ws.store.history(case_no)
+
+
+# -- forms ----------------------------------------------------------------------------------------
+def render_forms(
+    ws: Workspace, form: str, case_nos: Iterable[str] | None, *, formats: tuple[str, ...],
+    status: str | None = None, by: str = "system", progress: Progress | None = None,
+) -> list[dict]:
+    """(Re-)render a form for the named cases, or for all (optionally of one status)."""
+    from .forms import get_form
+
+    get_form(form)  # an unknown form fails before anything else
+    sealed = ("signed_off", "archived")  # re-rendering adds to `documents`: sealed cases stay as they are
+    if case_nos is None:
+        targets = [
+            c["case_no"] for c in iter_cases(ws, CaseFilter(status=status)) if c["status"] not in sealed
+        ]
+    else:
+        targets = list(dict.fromkeys(case_nos))
+        for case_no in targets:  # an unknown or sealed case fails before rendering starts
+            if ws.store.get(case_no)["status"] in sealed:
+                raise ValidationError(f"{case_no}: signed off; its forms are sealed")
+    renderers = RendererSet(ws.forms_dir)
+    ws.identity  # noqa: B018
+    rendered: list[dict] = []
+    # Commit in batches: a long run keeps what it finished if stopped, and others can write.
+    batch = 25
+    for start in range(0, len(targets), batch):
+        now = iso(clock_now())
+        with ws.store.transaction() as txn:
+            for case_no in targets[start:start + batch]:
+                case = txn.get(case_no)
+                if case["status"] in sealed:  # signed off meanwhile by another process
+                    raise ValidationError(f"{case_no}: signed off; its forms are sealed")
+                entries = render_for_case(ws, txn, case, form, formats, at=now, renderers=renderers)
+                new = {**case, "documents": [*case["documents"], *entries]}
+                txn.replace(new)
+                txn.log("form.render", by, case_no, at=now, after={"documents": entries})
+                rendered.extend(entries)
+                if progress:
+                    progress(1)
+    return rendered
+
+
+def parse_step_time(value: object, field: str = "--at") -> dt.datetime:
+    from .timeutil import parse_time
+
+    return parse_time(value, field) if value else clock_now()
+
+
+def received_date(case: dict) -> dt.date:
+    return from_iso(case["received_at"]).date()

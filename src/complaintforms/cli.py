@@ -1,0 +1,392 @@
+"""The command line: parse, call one library function, print, map errors to exit codes.
+
+Heavy modules (WeasyPrint, docxtpl, TinyDB) are imported inside the commands so that
+`complaintforms --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import ComplaintFormsError
+
+CHANNELS = "phone|letter|visit|email|web|wechat|opinion_book (or 来电 来信 来访 电子邮件 网站留言 微信 意见簿)"
+
+
+class CFGroup(click.Group):
+    """Maps the library's exceptions to a one-line message and exit 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except ComplaintFormsError as exc:
+            click.echo(f"complaintforms: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("complaintforms: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # a bug: still one line, with a way to see more
+            if os.environ.get("COMPLAINTFORMS_DEBUG"):
+                raise
+            click.echo(
+                f"complaintforms: internal error: {type(exc).__name__}: {exc} "
+                "(set COMPLAINTFORMS_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            ctx.exit(1)
+
+
+class State:
+    def __init__(self, workspace: str | None, as_json: bool):
+        self.workspace_arg = workspace
+        self.json = as_json
+        self._ws = None
+
+    @property
+    def ws(self):
+        if self._ws is None:
+            from .workspace import Workspace
+
+            self._ws = Workspace.open(self.workspace_arg)
+        return self._ws
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def emit(state: State, data: Any, text: str | None = None) -> None:
+    """--json prints machine-readable data only; otherwise the text form."""
+    if state.json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif text is not None:
+        click.echo(text)
+
+
+def progress_bar(state: State, label: str, length: int):
+    return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
+
+
+@click.group(cls=CFGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--workspace", "-w", metavar="DIR", envvar="COMPLAINTFORMS_WORKSPACE",
+              help="Workspace folder (default: $COMPLAINTFORMS_WORKSPACE or the current folder).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only on stdout.")
+@click.version_option(package_name="complaintforms")
+@click.pass_context
+def cli(ctx: click.Context, workspace: str | None, as_json: bool) -> None:
+    """complaintforms: the customer-complaint procedure (客户投诉管理制度) on paper and PDF.
+
+    Register complaints, print the forms that route them, keep the records safe.
+    """
+    ctx.obj = State(workspace, as_json)
+
+
+# -- workspace -----------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@pass_state
+def init(state: State, directory: str) -> None:
+    """Create a workspace in DIRECTORY (config, forms/, records/) from the defaults."""
+    from .workspace import init_workspace
+
+    ws = init_workspace(Path(directory))
+    emit(state, {"workspace": str(ws.root), "id": ws.workspace_id},
+         f"workspace created: {ws.root}\n  edit {ws.config_path.name} for your organisation")
+
+
+@cli.command()
+@pass_state
+def doctor(state: State) -> None:
+    """Check fonts, PDF font subsetting, templates, database and audit log."""
+    from .doctor import run_doctor
+    from .errors import WorkspaceError
+
+    try:
+        ws = state.ws
+    except WorkspaceError:
+        ws = None
+    checks = run_doctor(ws)
+    lines = [f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in checks]
+    emit(state, {"ok": all(c.ok for c in checks), "checks": [c.as_dict() for c in checks]}, "\n".join(lines))
+    if not all(c.ok for c in checks):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("directory", default="complaintforms-demo", type=click.Path(file_okay=False))
+@pass_state
+def demo(state: State, directory: str) -> None:
+    """Run the procedure on sample cases in a fresh workspace DIRECTORY; print every output."""
+    from .demo import run_demo
+
+    def tick(case_no: str) -> None:
+        if not state.json:
+            click.echo(f"registered {case_no}", err=True)
+
+    result = run_demo(Path(directory), progress=tick)
+    lines = [f"workspace: {result['workspace']}"]
+    for case in result["cases"]:
+        lines.append(f"{case['case_no']}  ({case['channel']}, {case['target']})")
+        lines += [f"    {path}" for path in case["documents"]]
+    lines.append(f"records:   {result['records']}")
+    emit(state, result, "\n".join(lines))
+
+
+# -- cases --------------------------------------------------------------------------------------------------
+@cli.group(cls=CFGroup)
+def case() -> None:
+    """Register, show, list, import and export complaint cases."""
+
+
+def _load_input(path: str) -> dict:
+    from .errors import ValidationError
+    from .ledger import read_source
+
+    text = read_source(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark else ""
+            raise ValidationError(f"{path}: neither JSON nor valid YAML{where}") from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"{path}: expected one case (a mapping of fields)")
+    return data
+
+
+@case.command("new")
+@click.option("--from", "source", metavar="FILE", help="Read the case from a YAML or JSON file ('-' for stdin).")
+@click.option("--kind", help="inquiry|suggestion|complaint (咨询 建议 投诉); default complaint.")
+@click.option("--channel", help=f"How it came in: {CHANNELS}.")
+@click.option("--at", "received_at", metavar="TIME", help="When it was received (default now); earlier times are flagged 补办记录.")
+@click.option("--by", "recorded_by", metavar="NAME", help="Who records it (记录人).")
+@click.option("--name", help="Complainant's name.")
+@click.option("--phone", help="Complainant's phone.")
+@click.option("--address", help="Complainant's address.")
+@click.option("--anonymous", is_flag=True, default=None, help="The complainant gave no name.")
+@click.option("--confidential", is_flag=True, default=None, help="The complainant asked to be kept confidential (要求保密).")
+@click.option("--target", "target_type", help="company|department|staff (对公司 对部门 对业务代表).")
+@click.option("--department", help="Department complained about (code or name).")
+@click.option("--staff", help="Staff member complained about.")
+@click.option("--category", help="Category from the config.")
+@click.option("--severity", help="general|major (一般 重大).")
+@click.option("--content", help="What the complaint says (投诉内容).")
+@click.option("--demand", help="What the complainant asks for (投诉要求).")
+@click.option("--late-entry", is_flag=True, default=None, help="Flag as recorded after the fact (补办记录).")
+@click.option("--extra", multiple=True, metavar="KEY=VALUE", help="A configured extra field, e.g. plate=浙A12345.")
+@pass_state
+def case_new(state: State, source: str | None, **flags: Any) -> None:
+    """Register a complaint (登记) and write its record card (pdf + docx)."""
+    from .cases import register_case
+    from .errors import ValidationError
+
+    data: dict = _load_input(source) if source else {}
+    simple = ("kind", "channel", "received_at", "recorded_by", "category", "severity", "content", "demand", "late_entry")
+    for key in simple:
+        if flags.get(key) is not None:
+            data[key] = flags[key]
+    comp = dict(data.get("complainant") or {})
+    for key in ("name", "phone", "address", "anonymous", "confidential"):
+        if flags.get(key) is not None:
+            comp[key] = flags[key]
+    if comp:
+        data["complainant"] = comp
+    tgt = dict(data.get("target") or {})
+    for flag, key in (("target_type", "type"), ("department", "department"), ("staff", "staff")):
+        if flags.get(flag) is not None:
+            tgt[key] = flags[flag]
+    if flags.get("staff") and not flags.get("target_type") and "type" not in tgt:
+        tgt["type"] = "staff"
+    elif flags.get("department") and not flags.get("target_type") and "type" not in tgt:
+        tgt["type"] = "department"
+    if tgt:
+        data["target"] = tgt
+    if flags["extra"]:
+        extra = dict(data.get("extra") or {})
+        for item in flags["extra"]:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValidationError(f"--extra: {item!r} is not KEY=VALUE")
+            extra[key.strip()] = value
+        data["extra"] = extra
+    case = register_case(state.ws, data)
+    lines = [case["case_no"]]
+    if not state.json:
+        lines += [f"  {state.ws.root / d['path']}" for d in case["documents"]]
+    emit(state, case, "\n".join(lines))
+
+
+@case.command("show")
+@click.argument("case_no")
+@pass_state
+def case_show(state: State, case_no: str) -> None:
+    """Show one case."""
+    from .cases import show_case
+    from .display import case_text
+
+    case = show_case(state.ws, case_no)
+    emit(state, case, case_text(case, state.ws.config))
+
+
+def _filter(status, department, quarter, overdue):
+    from .cases import CaseFilter
+
+    return CaseFilter(status=status, department=department, quarter=quarter, overdue=overdue)
+
+
+def filter_options(func):
+    for option in reversed([
+        click.option("--status", help="Only cases in this status (registered, assigned, ...)."),
+        click.option("--department", help="Only cases routed to or about this department."),
+        click.option("--quarter", metavar="YYYYQn", help="Only cases received in this quarter."),
+        click.option("--overdue", is_flag=True, help="Only open cases past their due date."),
+    ]):
+        func = option(func)
+    return func
+
+
+@case.command("list")
+@filter_options
+@pass_state
+def case_list(state: State, status, department, quarter, overdue) -> None:
+    """List cases (filters: --status --department --quarter --overdue)."""
+    from .cases import list_cases
+    from .display import list_text
+
+    cases = list_cases(state.ws, _filter(status, department, quarter, overdue))
+    emit(state, cases, list_text(cases))
+
+
+@case.command("history")
+@click.argument("case_no")
+@pass_state
+def case_history(state: State, case_no: str) -> None:
+    """The audit events of one case."""
+    from .cases import case_history as history
+    from .display import history_text
+
+    events = history(state.ws, case_no)
+    emit(state, events, history_text(events))
+
+
+@case.command("import")
+@click.argument("file")
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "csv"]), help="Default: from the file name.")
+@click.option("--by", default="import", show_default=True, help="Who imports (for the audit log).")
+@pass_state
+def case_import(state: State, file: str, fmt: str | None, by: str) -> None:
+    """Import (migrate) cases from JSON, YAML or CSV: all records or none."""
+    from .ledger import detect_format, import_cases, read_source
+
+    ws = state.ws
+    fmt = detect_format(file, fmt)
+    text = read_source(file)
+    bar = None
+
+    def on_total(n: int) -> None:
+        nonlocal bar
+        bar = progress_bar(state, "importing", n)
+        bar.__enter__()
+
+    try:
+        numbers = import_cases(ws, text, fmt, source=file, by=by,
+                               progress=lambda n: bar.update(n), on_total=on_total)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    emit(state, {"imported": len(numbers), "cases": numbers}, f"imported {len(numbers)} cases")
+
+
+@case.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "csv"]), default="json", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@filter_options
+@pass_state
+def case_export(state: State, fmt: str, output: str | None, status, department, quarter, overdue) -> None:
+    """Export cases as JSON, YAML or CSV (the shape that import reads)."""
+    from .ledger import export_cases
+    from .storage import atomic_write
+
+    text = export_cases(state.ws, fmt, _filter(status, department, quarter, overdue))
+    if output:
+        atomic_write(Path(output), text.encode("utf-8"))
+        if state.json:
+            emit(state, {"output": output, "format": fmt})
+    else:
+        click.echo(text, nl=False)
+
+
+# -- forms ----------------------------------------------------------------------------------------------------
+@cli.group(cls=CFGroup)
+def form() -> None:
+    """Render printed forms."""
+
+
+@form.command("render")
+@click.argument("form_name", metavar="FORM")
+@click.argument("case_nos", nargs=-1, metavar="CASE...")
+@click.option("--all", "all_cases", is_flag=True, help="Every case (not signed off).")
+@click.option("--status", help="With --all: only cases in this status.")
+@click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx, html (comma-separated).")
+@click.option("--by", default="system", help="Who renders (for the audit log).")
+@pass_state
+def form_render(state: State, form_name: str, case_nos: tuple[str, ...], all_cases: bool,
+                status: str | None, formats: str, by: str) -> None:
+    """(Re-)render FORM (e.g. record_card) for CASE... or --all."""
+    from .cases import render_forms
+    from .documents import parse_formats
+
+    if bool(case_nos) == all_cases:
+        raise click.UsageError("give case numbers or --all (not both)")
+    if status and not all_cases:
+        raise click.UsageError("--status goes with --all")
+    fmts = parse_formats(formats)
+    ws = state.ws
+    if all_cases:
+        from .cases import CaseFilter, iter_cases
+
+        total = sum(1 for c in iter_cases(ws, CaseFilter(status=status)) if c["status"] not in ("signed_off", "archived"))
+    else:
+        total = len(set(case_nos))
+    with progress_bar(state, f"rendering {form_name}", total) as bar:
+        docs = render_forms(ws, form_name, None if all_cases else case_nos, formats=fmts,
+                            status=status, by=by, progress=bar.update)
+    emit(state, docs, "\n".join(str(ws.root / d["path"]) for d in docs) or "nothing to render")
+
+
+@cli.group(cls=CFGroup)
+def forms() -> None:
+    """Check the workspace's form templates."""
+
+
+@forms.command("check")
+@pass_state
+def forms_check(state: State) -> None:
+    """Check every template against its form's fields (and for IME-typed tags)."""
+    from .formcheck import check_forms
+
+    problems = check_forms(state.ws.forms_dir)
+    emit(state, {"ok": not problems, "problems": [str(p) for p in problems]},
+         "\n".join(str(p) for p in problems) or "all templates match their forms")
+    if problems:
+        sys.exit(1)
+
+
+def main() -> None:
+    cli(prog_name="complaintforms")
+
+
+if __name__ == "__main__":
+    main()

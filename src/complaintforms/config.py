@@ -1,0 +1,254 @@
+"""complaintforms.yaml: load and validate; a bad value names the file, the key and the problem."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+CONFIG_NAME = "complaintforms.yaml"
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name: str
+    head: str
+
+
+@dataclass(frozen=True)
+class Staff:
+    name: str
+    department: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ExtraField:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    org_name: str
+    org_unit: str
+    org_phone: str
+    org_address: str
+    numbering_pattern: str
+    departments: tuple[Department, ...]
+    staff: tuple[Staff, ...]
+    categories: tuple[str, ...]
+    deadlines: dict[str, int]
+    extra_holidays: frozenset[dt.date]
+    extra_workdays: frozenset[dt.date]
+    retention_default_years: int
+    retention_major_years: int
+    penalties: dict[str, Any]
+    font_serif: str
+    font_sans: str
+    extra_fields: tuple[ExtraField, ...] = field(default_factory=tuple)
+    form_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def department(self, value: str) -> Department | None:
+        """Find a department by code or name."""
+        for dep in self.departments:
+            if value in (dep.code, dep.name):
+                return dep
+        return None
+
+    def staff_member(self, name: str) -> Staff | None:
+        for member in self.staff:
+            if member.name == name:
+                return member
+        return None
+
+
+class _Reader:
+    """Reads typed values out of the parsed YAML, raising ConfigError with the key path."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {key}: {problem}")
+
+    def mapping(self, value: Any, key: str, *, required: bool = True) -> dict:
+        if value is None and not required:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, "missing" if value is None else "must be a mapping")
+        return value
+
+    def text(self, value: Any, key: str, *, required: bool = True, default: str = "") -> str:
+        if value is None or value == "":
+            if required:
+                raise self.fail(key, "missing")
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(key, "must be text")
+        return str(value).strip()
+
+    def positive_int(self, value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(key, f"must be a whole number of at least 1, not {value!r}")
+        return value
+
+    def list_(self, value: Any, key: str, *, required: bool = True) -> list:
+        if value is None and not required:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(key, "missing" if value is None else "must be a list")
+        return value
+
+    def dates(self, value: Any, key: str) -> frozenset[dt.date]:
+        out = set()
+        for i, item in enumerate(self.list_(value, key, required=False)):
+            if isinstance(item, dt.date):
+                out.add(item)
+                continue
+            try:
+                out.add(dt.date.fromisoformat(str(item)))
+            except ValueError:
+                raise self.fail(f"{key}[{i}]", f"{item!r} is not a date (YYYY-MM-DD)") from None
+        return frozenset(out)
+
+
+_PATTERN_FIELDS = re.compile(r"{(\w+)(?::[^}]*)?}")
+
+
+def parse_config(raw: Any, path: Path) -> Config:
+    """Validate the parsed YAML document. No I/O."""
+    r = _Reader(path)
+    top = r.mapping(raw, "(top level)")
+
+    org = r.mapping(top.get("organization"), "organization")
+    numbering = r.mapping(top.get("numbering"), "numbering")
+    pattern = r.text(numbering.get("pattern"), "numbering.pattern")
+    names = set(_PATTERN_FIELDS.findall(pattern))
+    if "seq" not in names:
+        raise r.fail("numbering.pattern", "must contain {seq}, e.g. TS-{year}-{seq:06d}")
+    if names - {"seq", "year"}:
+        raise r.fail("numbering.pattern", f"unknown placeholder {sorted(names - {'seq', 'year'})}")
+    if any(c in pattern for c in "|/\\:") or any(c.isspace() for c in pattern):
+        raise r.fail("numbering.pattern", "must not contain spaces or any of | / \\ :")
+    try:
+        pattern.format(year=2026, seq=1)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise r.fail("numbering.pattern", f"cannot be formatted: {exc}") from None
+
+    departments = []
+    seen_codes: set[str] = set()
+    for i, item in enumerate(r.list_(top.get("departments"), "departments")):
+        key = f"departments[{i}]"
+        item = r.mapping(item, key)
+        code = r.text(item.get("code"), f"{key}.code")
+        if code in seen_codes:
+            raise r.fail(f"{key}.code", f"duplicate department code {code!r}")
+        seen_codes.add(code)
+        departments.append(
+            Department(code, r.text(item.get("name"), f"{key}.name"), r.text(item.get("head"), f"{key}.head"))
+        )
+    if not departments:
+        raise r.fail("departments", "at least one department is needed")
+
+    staff = []
+    for i, item in enumerate(r.list_(top.get("staff"), "staff", required=False)):
+        key = f"staff[{i}]"
+        item = r.mapping(item, key)
+        dep = r.text(item.get("department"), f"{key}.department")
+        if dep not in seen_codes:
+            raise r.fail(f"{key}.department", f"unknown department code {dep!r}")
+        staff.append(
+            Staff(r.text(item.get("name"), f"{key}.name"), dep, r.text(item.get("title"), f"{key}.title", required=False))
+        )
+
+    categories = tuple(
+        r.text(c, f"categories[{i}]") for i, c in enumerate(r.list_(top.get("categories"), "categories"))
+    )
+    if not categories:
+        raise r.fail("categories", "at least one category is needed")
+    if len(set(categories)) != len(categories):
+        raise r.fail("categories", "duplicate category")
+
+    deadlines_raw = r.mapping(top.get("deadlines"), "deadlines")
+    deadlines = {}
+    for kind in ("inquiry", "suggestion", "complaint", "special"):
+        if kind not in deadlines_raw:
+            raise r.fail(f"deadlines.{kind}", "missing")
+        deadlines[kind] = r.positive_int(deadlines_raw[kind], f"deadlines.{kind}")
+
+    cal = r.mapping(top.get("calendar"), "calendar", required=False)
+    retention = r.mapping(top.get("retention"), "retention")
+    penalties_raw = r.mapping(top.get("penalties"), "penalties")
+    penalties = {}
+    for name in ("warning", "minor_demerit", "major_demerit"):
+        if name not in penalties_raw:
+            raise r.fail(f"penalties.{name}", "missing")
+        value = penalties_raw[name]
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise r.fail(f"penalties.{name}", "must be an amount or a text")
+        penalties[name] = value
+
+    fonts = r.mapping(top.get("fonts"), "fonts", required=False)
+    extra = []
+    for i, item in enumerate(r.list_(top.get("extra_fields"), "extra_fields", required=False)):
+        key = f"extra_fields[{i}]"
+        item = r.mapping(item, key)
+        fkey = r.text(item.get("key"), f"{key}.key")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", fkey):
+            raise r.fail(f"{key}.key", "must be lower-case letters, digits and _")
+        extra.append(ExtraField(fkey, r.text(item.get("label"), f"{key}.label")))
+
+    overrides = {}
+    for form, spec in r.mapping(top.get("forms"), "forms", required=False).items():
+        spec = r.mapping(spec, f"forms.{form}")
+        overrides[str(form)] = {
+            k: r.text(spec.get(k), f"forms.{form}.{k}") for k in ("code", "version") if k in spec
+        }
+
+    return Config(
+        path=path,
+        org_name=r.text(org.get("name"), "organization.name"),
+        org_unit=r.text(org.get("unit"), "organization.unit", required=False, default="客户服务中心"),
+        org_phone=r.text(org.get("phone"), "organization.phone", required=False),
+        org_address=r.text(org.get("address"), "organization.address", required=False),
+        numbering_pattern=pattern,
+        departments=tuple(departments),
+        staff=tuple(staff),
+        categories=categories,
+        deadlines=deadlines,
+        extra_holidays=r.dates(cal.get("extra_holidays"), "calendar.extra_holidays"),
+        extra_workdays=r.dates(cal.get("extra_workdays"), "calendar.extra_workdays"),
+        retention_default_years=r.positive_int(retention.get("default_years"), "retention.default_years"),
+        retention_major_years=r.positive_int(retention.get("major_years"), "retention.major_years"),
+        penalties=penalties,
+        font_serif=r.text(fonts.get("serif"), "fonts.serif", required=False, default="Noto Serif CJK SC"),
+        font_sans=r.text(fonts.get("sans"), "fonts.sans", required=False, default="Noto Sans CJK SC"),
+        extra_fields=tuple(extra),
+        form_overrides=overrides,
+    )
+
+
+def load_config(path: Path) -> Config:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    return parse_config(raw, path)

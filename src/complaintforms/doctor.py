@@ -1,0 +1,111 @@
+"""`doctor`: is this machine and workspace ready to print correct forms?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ComplaintFormsError
+from .workspace import Workspace
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+
+
+def check_fonts(ws: Workspace | None) -> list[Check]:
+    from .render import cjk_fonts
+
+    families = cjk_fonts()
+    if not families:
+        return [Check("cjk-font", False, "no font covers Simplified Chinese; PDFs would show empty boxes. "
+                      "Install fonts-noto-cjk (apt-get install fonts-noto-cjk)")]
+    checks = [Check("cjk-font", True, f"{len(families)} CJK font families, e.g. {', '.join(families[:3])}")]
+    if ws is not None:
+        try:
+            wanted = (ws.config.font_serif, ws.config.font_sans)
+        except ComplaintFormsError as exc:
+            return checks + [Check("config", False, str(exc))]
+        missing = [f for f in wanted if f not in families]
+        checks.append(Check(
+            "configured-fonts", not missing,
+            f"not installed: {', '.join(missing)} (fonts in complaintforms.yaml)" if missing
+            else f"{' and '.join(wanted)} installed",
+        ))
+    return checks
+
+
+def check_subsetting() -> Check:
+    from .render import harfbuzz_subsetting
+
+    if harfbuzz_subsetting():
+        return Check("pdf-font-subsetting", True, "HarfBuzz subsetting (about 0.1 s a PDF)")
+    return Check("pdf-font-subsetting", False, "libharfbuzz-subset0 is missing: every PDF costs ~8 s "
+                 "of font subsetting. Install it (apt-get install libharfbuzz-subset0)")
+
+
+def check_templates(ws: Workspace) -> Check:
+    from .formcheck import check_forms
+
+    problems = check_forms(ws.forms_dir)
+    if problems:
+        return Check("templates", False, "; ".join(str(p) for p in problems))
+    return Check("templates", True, "every template matches its form's fields")
+
+
+def check_database(ws: Workspace) -> Check:
+    store = ws.store
+    try:
+        index = store.read_index()
+        store._ensure_consistent()
+        counted = 0
+        for key in store.partitions():
+            counted += len(store.read_partition(key))
+        missing = []
+        partitions: dict[str, dict] = {}
+        for case_no, (key, doc_id) in index["cases"].items():
+            if key not in partitions:
+                partitions[key] = store.read_partition(key)
+            if str(doc_id) not in partitions[key]:
+                missing.append(case_no)
+    except ComplaintFormsError as exc:
+        return Check("database", False, str(exc))
+    if missing:
+        return Check("database", False, f"{len(missing)} indexed cases missing from their partitions, e.g. {missing[0]}")
+    if counted != len(index["cases"]):
+        return Check("database", False, f"{counted} stored cases but {len(index['cases'])} in the index")
+    return Check("database", True, f"{counted} cases in {len(store.partitions())} partitions")
+
+
+def check_audit(ws: Workspace) -> Check:
+    try:
+        problems = ws.store.verify_audit()
+    except ComplaintFormsError as exc:
+        return Check("audit-log", False, str(exc))
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        return Check("audit-log", False, "; ".join(problems[:3]) + more)
+    return Check("audit-log", True, f"chain intact, {ws.store.read_index()['audit']['seq']} events")
+
+
+def run_doctor(ws: Workspace | None) -> list[Check]:
+    checks = check_fonts(ws)
+    checks.append(check_subsetting())
+    if ws is None:
+        checks.append(Check("workspace", False, "not in a workspace; templates, database and audit log not checked"))
+        return checks
+    try:
+        ws.config  # noqa: B018
+        checks.append(Check("config", True, str(ws.config_path)))
+    except ComplaintFormsError as exc:
+        checks.append(Check("config", False, str(exc)))
+        return checks
+    checks.append(check_templates(ws))
+    checks.append(check_database(ws))
+    checks.append(check_audit(ws))
+    return checks

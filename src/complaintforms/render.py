@@ -1,0 +1,216 @@
+"""One renderer interface for docx, html and pdf.
+
+Templates live in the workspace's forms/ folder and can read nothing outside it: Jinja2 runs
+sandboxed with a loader rooted at forms/, and WeasyPrint's URL fetcher allows only files
+under forms/ and data: URLs. Values are escaped in both formats (autoescape on).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Protocol
+
+from .errors import RenderError
+from .forms import FormSpec
+
+FORMATS = ("pdf", "docx", "html")
+
+
+class Renderer(Protocol):
+    fmt: str
+
+    def render(self, spec: FormSpec, context: dict, out: Path) -> None: ...
+
+
+def jinja_env(forms_dir: Path | None = None):
+    """A sandboxed, autoescaping environment; undefined names are errors, not blanks."""
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    loader = FileSystemLoader(str(forms_dir)) if forms_dir else None
+    return SandboxedEnvironment(loader=loader, autoescape=True, undefined=StrictUndefined)
+
+
+class HtmlRenderer:
+    fmt = "html"
+
+    def __init__(self, forms_dir: Path):
+        self.forms_dir = Path(forms_dir).resolve()
+        self.env = jinja_env(self.forms_dir)
+
+    def to_string(self, spec: FormSpec, context: dict) -> str:
+        from jinja2 import TemplateError
+
+        name = f"{spec.name}.html"
+        try:
+            template = self.env.get_template(name)
+            ctx = dict(context)
+            if "qr" in ctx:
+                from .qrcode import svg_data_uri
+
+                ctx["qr"] = svg_data_uri(context["qr"])
+            return template.render(ctx)
+        except TemplateError as exc:
+            where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+            raise RenderError(f"forms/{name}{where}: {exc.message or exc}") from None
+
+    def render(self, spec: FormSpec, context: dict, out: Path) -> None:
+        out.write_text(self.to_string(spec, context), encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def cjk_fonts() -> tuple[str, ...]:
+    """Families of the installed fonts that cover Simplified Chinese (fontconfig)."""
+    if shutil.which("fc-list") is None:
+        return ()
+    try:
+        out = subprocess.run(
+            ["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, timeout=20, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return tuple(sorted({f.strip() for line in out.splitlines() for f in line.split(",") if f.strip()}))
+
+
+def harfbuzz_subsetting() -> bool:
+    """True when WeasyPrint subsets fonts with HarfBuzz (fast) rather than fontTools (~8 s)."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    return bool(harfbuzz_subset) and bool(harfbuzz.hb_version_atleast(4, 1, 0))
+
+
+class _NotdefCatcher(logging.Handler):
+    """WeasyPrint only logs a missing glyph; we refuse the form instead."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.missing: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if ".notdef glyph" in message:
+            self.missing.append(message)
+
+
+class PdfRenderer:
+    fmt = "pdf"
+
+    def __init__(self, forms_dir: Path, *, pdf_variant: str | None = None):
+        self.html = HtmlRenderer(forms_dir)
+        self.forms_dir = self.html.forms_dir
+        self.pdf_variant = pdf_variant
+        self._fetcher = None
+
+    def fetcher(self):
+        if self._fetcher is None:
+            self._fetcher = _forms_only_fetcher(self.forms_dir)
+        return self._fetcher
+
+    def render(self, spec: FormSpec, context: dict, out: Path) -> None:
+        out.write_bytes(self.to_bytes(spec, context))
+
+    def to_bytes(self, spec: FormSpec, context: dict) -> bytes:
+        if not cjk_fonts():
+            raise RenderError(
+                "no Chinese (CJK) font is installed, the PDF would show empty boxes; "
+                "install fonts-noto-cjk (apt-get install fonts-noto-cjk)"
+            )
+        import weasyprint
+        from weasyprint.urls import FatalURLFetchingError
+
+        source = self.html.to_string(spec, context)
+        fetcher = self.fetcher()
+        fetcher.blocked.clear()
+        catcher = _NotdefCatcher()
+        logger = logging.getLogger("weasyprint")
+        logger.addHandler(catcher)
+        try:
+            document = weasyprint.HTML(
+                string=source, base_url=self.forms_dir.as_uri() + "/", url_fetcher=fetcher
+            )
+            options = {"pdf_variant": self.pdf_variant} if self.pdf_variant else {}
+            pdf = document.write_pdf(**options)
+        except FatalURLFetchingError:
+            raise RenderError(
+                f"forms/{spec.name}.html refers to {fetcher.blocked[-1] if fetcher.blocked else 'a resource'}, "
+                "outside forms/; templates may use only files in forms/ and data: URLs"
+            ) from None
+        finally:
+            logger.removeHandler(catcher)
+        if catcher.missing:
+            raise RenderError(
+                f"{spec.title} for {context.get('case_no')}: a character has no glyph in the "
+                f"installed fonts and would print as an empty box ({catcher.missing[0][:120]})"
+            )
+        return pdf
+
+
+def _forms_only_fetcher(forms_dir: Path):
+    from urllib.parse import unquote, urlparse
+
+    from weasyprint.urls import URLFetcher
+
+    class FormsOnlyFetcher(URLFetcher):
+        def __init__(self):
+            super().__init__(fail_on_errors=True, allowed_protocols=("file", "data"))
+            self.blocked: list[str] = []
+
+        def fetch(self, url, headers=None):
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if url.startswith("file:"):
+                path = Path(unquote(urlparse(url).path)).resolve()
+                if path.is_relative_to(forms_dir) and path.is_file():
+                    return super().fetch(url, headers)
+            self.blocked.append(url[:200])
+            raise ValueError(f"not allowed: {url[:200]}")
+
+    return FormsOnlyFetcher()
+
+
+class DocxRenderer:
+    fmt = "docx"
+
+    def __init__(self, forms_dir: Path):
+        self.forms_dir = Path(forms_dir).resolve()
+
+    def render(self, spec: FormSpec, context: dict, out: Path) -> None:
+        out.write_bytes(self.to_bytes(spec, context))
+
+    def to_bytes(self, spec: FormSpec, context: dict) -> bytes:
+        from docx.shared import Mm
+        from docxtpl import DocxTemplate, InlineImage
+        from jinja2 import TemplateError
+
+        path = self.forms_dir / f"{spec.name}.docx"
+        if not path.is_file():
+            raise RenderError(f"forms/{spec.name}.docx: template missing")
+        try:
+            template = DocxTemplate(str(path))
+            ctx = dict(context)
+            if "qr" in ctx:
+                from .qrcode import png_bytes
+
+                ctx["qr"] = InlineImage(template, io.BytesIO(png_bytes(context["qr"])), width=Mm(24))
+            template.render(ctx, jinja_env=jinja_env(), autoescape=True)
+            buf = io.BytesIO()
+            template.save(buf)
+        except TemplateError as exc:
+            where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+            raise RenderError(f"forms/{spec.name}.docx{where}: {exc.message or exc}") from None
+        return buf.getvalue()
+
+
+def renderer_for(fmt: str, forms_dir: Path, **options) -> Renderer:
+    if fmt == "pdf":
+        return PdfRenderer(forms_dir, **options)
+    if fmt == "docx":
+        return DocxRenderer(forms_dir)
+    if fmt == "html":
+        return HtmlRenderer(forms_dir)
+    raise RenderError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")

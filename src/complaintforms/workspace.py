@@ -1,0 +1,126 @@
+"""A workspace: complaintforms.yaml, forms/ and records/ in one folder."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import shutil
+from functools import cached_property
+from pathlib import Path
+
+from .config import CONFIG_NAME, Config, load_config
+from .errors import WorkspaceError
+from .storage import CaseStore, atomic_write, dumps, loads
+
+ENV_VAR = "COMPLAINTFORMS_WORKSPACE"
+
+
+def defaults_dir() -> Path:
+    """The packaged default config and forms.
+
+    In an installed wheel they sit in complaintforms/_defaults; in a source checkout
+    (editable install) the repository root is the default workspace.
+    """
+    here = Path(__file__).resolve().parent
+    packaged = here / "_defaults"
+    if (packaged / CONFIG_NAME).exists():
+        return packaged
+    checkout = here.parent.parent
+    if (checkout / CONFIG_NAME).exists() and (checkout / "forms").is_dir():
+        return checkout
+    raise WorkspaceError("the packaged default forms are missing; reinstall complaintforms")
+
+
+class Workspace:
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+
+    @classmethod
+    def open(cls, root: Path | str | None = None) -> Workspace:
+        if root is None:
+            root = os.environ.get(ENV_VAR) or "."
+        ws = cls(Path(root))
+        if not ws.root.is_dir():
+            raise WorkspaceError(f"{ws.root}: no such folder")
+        if not ws.config_path.exists():
+            raise WorkspaceError(
+                f"{ws.root} is not a workspace (no {CONFIG_NAME}); "
+                f"create one with: complaintforms init {root}"
+            )
+        if not ws.forms_dir.is_dir():
+            raise WorkspaceError(f"{ws.root}: the forms/ folder is missing")
+        return ws
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def forms_dir(self) -> Path:
+        return self.root / "forms"
+
+    @property
+    def records_dir(self) -> Path:
+        return self.root / "records"
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    @cached_property
+    def store(self) -> CaseStore:
+        return CaseStore(self.records_dir)
+
+    # -- identity, for QR codes -------------------------------------------------------------
+    @property
+    def identity_path(self) -> Path:
+        return self.records_dir / "workspace.json"
+
+    @cached_property
+    def identity(self) -> dict:
+        """{'id': 8 hex chars, 'secret': hex}; made on first use, under the lock."""
+        path = self.identity_path
+        if not path.exists():
+            with self.store.transaction():
+                if not path.exists():
+                    ident = {"id": secrets.token_hex(4).upper(), "secret": secrets.token_hex(16)}
+                    atomic_write(path, dumps(ident))
+        try:
+            ident = loads(path.read_bytes())
+            return {"id": str(ident["id"]), "secret": str(ident["secret"])}
+        except (ValueError, KeyError, TypeError):
+            raise WorkspaceError(f"{path}: damaged workspace identity") from None
+
+    @property
+    def workspace_id(self) -> str:
+        return self.identity["id"]
+
+    def sign(self, message: str) -> str:
+        """Check digits for a QR payload: 8 hex chars of an HMAC keyed by the workspace."""
+        key = bytes.fromhex(self.identity["secret"])
+        return hmac.new(key, message.encode("utf-8"), "sha256").hexdigest()[:8].upper()
+
+
+def init_workspace(target: Path) -> Workspace:
+    """Create a workspace from the packaged defaults. Refuses to overwrite one."""
+    target = Path(target)
+    if (target / CONFIG_NAME).exists():
+        raise WorkspaceError(f"{target.resolve()} is already a workspace")
+    if target.exists() and not target.is_dir():
+        raise WorkspaceError(f"{target}: exists and is not a folder")
+    source = defaults_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    if (target / "forms").exists():
+        raise WorkspaceError(f"{target.resolve()}/forms already exists; not overwriting it")
+    shutil.copytree(source / "forms", target / "forms")
+    shutil.copy2(source / CONFIG_NAME, target / CONFIG_NAME)
+    (target / "records").mkdir(exist_ok=True)
+    ws = Workspace(target)
+    ws.config  # noqa: B018 - fail now if the packaged config were broken
+    ws.identity  # noqa: B018 - created now so that the id is fixed from the start
+    return ws
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
