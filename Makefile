@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= build/demo
-SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 fontconfig
+SYSTEM_PACKAGES := fonts-noto-cjk fonts-symbola libharfbuzz-subset0 fontconfig
 
 .PHONY: setup system-packages demo test bench lint format clean
 
@@ -18,6 +18,7 @@ setup: system-packages $(STAMP)
 system-packages:
 	@missing=""; \
 	command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh-cn family | grep -q . || missing="$$missing fonts-noto-cjk fontconfig"; \
+	fc-list 2>/dev/null | grep -q Symbola || missing="$$missing fonts-symbola"; \
 	ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so\.0' || missing="$$missing libharfbuzz-subset0"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \

@@ -352,8 +352,11 @@ def form_render(state: State, form_name: str, case_nos: tuple[str, ...], all_cas
         raise click.UsageError("give case numbers or --all (not both)")
     if status and not all_cases:
         raise click.UsageError("--status goes with --all")
+    from .forms import get_form
+
     fmts = parse_formats(formats)
     ws = state.ws
+    get_form(form_name)  # fail before the progress bar starts
     if all_cases:
         from .cases import CaseFilter, iter_cases
 

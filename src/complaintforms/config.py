@@ -52,6 +52,7 @@ class Config:
     penalties: dict[str, Any]
     font_serif: str
     font_sans: str
+    font_fallback: tuple[str, ...] = ()
     extra_fields: tuple[ExtraField, ...] = field(default_factory=tuple)
     form_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -135,7 +136,8 @@ def parse_config(raw: Any, path: Path) -> Config:
         raise r.fail("numbering.pattern", "must contain {seq}, e.g. TS-{year}-{seq:06d}")
     if names - {"seq", "year"}:
         raise r.fail("numbering.pattern", f"unknown placeholder {sorted(names - {'seq', 'year'})}")
-    if any(c in pattern for c in "|/\\:") or any(c.isspace() for c in pattern):
+    literal = _PATTERN_FIELDS.sub("", pattern)
+    if any(c in literal for c in "|/\\:") or any(c.isspace() for c in literal):
         raise r.fail("numbering.pattern", "must not contain spaces or any of | / \\ :")
     try:
         pattern.format(year=2026, seq=1)
@@ -230,6 +232,10 @@ def parse_config(raw: Any, path: Path) -> Config:
         penalties=penalties,
         font_serif=r.text(fonts.get("serif"), "fonts.serif", required=False, default="Noto Serif CJK SC"),
         font_sans=r.text(fonts.get("sans"), "fonts.sans", required=False, default="Noto Sans CJK SC"),
+        font_fallback=tuple(
+            r.text(f, f"fonts.fallback[{i}]")
+            for i, f in enumerate(r.list_(fonts.get("fallback", ["Symbola"]), "fonts.fallback", required=False))
+        ),
         extra_fields=tuple(extra),
         form_overrides=overrides,
     )
@@ -251,4 +257,6 @@ def load_config(path: Path) -> Config:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    except ValueError as exc:  # PyYAML builds dates while parsing: 2027-13-01 fails here
+        raise ConfigError(f"{path}: a value that looks like a date is not one: {exc}") from None
     return parse_config(raw, path)

@@ -28,14 +28,14 @@ def check_fonts(ws: Workspace | None) -> list[Check]:
     checks = [Check("cjk-font", True, f"{len(families)} CJK font families, e.g. {', '.join(families[:3])}")]
     if ws is not None:
         try:
-            wanted = (ws.config.font_serif, ws.config.font_sans)
-        except ComplaintFormsError as exc:
-            return checks + [Check("config", False, str(exc))]
+            wanted = (ws.config.font_serif, ws.config.font_sans, *ws.config.font_fallback)
+        except ComplaintFormsError:
+            return checks  # reported by the config check
         missing = [f for f in wanted if f not in families]
         checks.append(Check(
             "configured-fonts", not missing,
             f"not installed: {', '.join(missing)} (fonts in complaintforms.yaml)" if missing
-            else f"{' and '.join(wanted)} installed",
+            else f"{', '.join(wanted)} installed",
         ))
     return checks
 

@@ -8,7 +8,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .forms import FORMS, FormSpec
+from .forms import FORMS, HTML_ONLY_FIELDS, FormSpec
 
 # Characters a Chinese IME or Word's autocorrect puts where a template tag needs ASCII.
 LOOKALIKES = {"｛": "{", "｝": "}", "％": "%", "“": '"', "”": '"', "‘": "'", "’": "'", "（": "(", "）": ")"}
@@ -97,7 +97,7 @@ def check_form(forms_dir: Path, spec: FormSpec) -> list[Problem]:
         problems.append(Problem(f"forms/{html_name}", "missing"))
     else:
         try:
-            found["html"] = html_variables(forms_dir, html_name)
+            found["html"] = html_variables(forms_dir, html_name) - set(HTML_ONLY_FIELDS)
         except TemplateError as exc:
             line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
             problems.append(Problem(f"forms/{html_name}{line}", f"template error: {exc.message or exc}"))

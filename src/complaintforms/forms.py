@@ -15,7 +15,9 @@ from .enums import label
 from .timeutil import display
 
 # Values every form receives (the header, the QR code, the footer).
-COMMON_FIELDS = ("org", "form", "case_no", "qr", "serial", "generated_at", "fonts")
+COMMON_FIELDS = ("org", "form", "case_no", "qr", "serial", "generated_at")
+# Given to the HTML templates as well, for their CSS; Word templates set fonts themselves.
+HTML_ONLY_FIELDS = ("fonts",)
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def build_context(spec: FormSpec, case: dict, config: Config, *, qr: str, serial
         "qr": qr,
         "serial": f"{serial:06d}",
         "generated_at": display(generated_at),
-        "fonts": {"serif": config.font_serif, "sans": config.font_sans},
+        "fonts": {"serif": config.font_serif, "sans": config.font_sans, "fallback": list(config.font_fallback)},
         "complainant": complainant_view(case, masked=spec.leaves_centre),
         "received_at": display(case["received_at"]),
         "channel": label("channel", case["channel"]),
@@ -137,4 +139,4 @@ def build_context(spec: FormSpec, case: dict, config: Config, *, qr: str, serial
             "by": decision.get("by") or "",
         },
     }
-    return {k: ctx[k] for k in spec.fields}
+    return {k: ctx[k] for k in (*spec.fields, *HTML_ONLY_FIELDS)}

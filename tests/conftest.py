@@ -1,0 +1,144 @@
+"""Fixtures: a fresh workspace per test, and helpers that read generated documents back."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from complaintforms.cli import cli
+from complaintforms.workspace import Workspace, init_workspace
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace.open(init_workspace(tmp_path / "ws").root)
+
+
+class Runner:
+    """Runs the CLI in-process against one workspace."""
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None, json_out: bool = False):
+        argv = ["--workspace", str(self.ws.root)] + (["--json"] if json_out else []) + list(args)
+        result = self.runner.invoke(cli, argv, input=input, catch_exceptions=False)
+        return result
+
+    def json(self, *args: str, input: str | None = None):
+        result = self(*args, input=input, json_out=True)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cf(ws: Workspace) -> Runner:
+    return Runner(ws)
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
+    """The real console script in a subprocess."""
+    exe = Path(sys.executable).parent / "complaintforms"
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=timeout)
+
+
+# -- reading documents back ----------------------------------------------------------------------------
+def pdf_text(path: Path) -> str:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    finally:
+        pdf.close()
+
+
+def pdf_page_count(path: Path) -> int:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def pdf_fonts(path: Path) -> dict[str, bool]:
+    """Base font name -> embedded, for every font used by text on any page."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    fonts: dict[str, bool] = {}
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        for page in pdf:
+            for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_TEXT,), max_depth=5):
+                font = raw.FPDFTextObj_GetFont(obj.raw)
+                size = raw.FPDFFont_GetBaseFontName(font, None, 0)
+                buf = ctypes.create_string_buffer(size)
+                raw.FPDFFont_GetBaseFontName(font, buf, size)
+                fonts[buf.value.decode("utf-8", "replace")] = bool(raw.FPDFFont_GetIsEmbedded(font))
+    finally:
+        pdf.close()
+    return fonts
+
+
+def pdf_qr_codes(path: Path, page: int = 0, scale: float = 3) -> list[str]:
+    import pypdfium2 as pdfium
+    import zxingcpp
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        image = pdf[page].render(scale=scale).to_pil()
+    finally:
+        pdf.close()
+    return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def docx_text(path: Path) -> str:
+    """All text of a docx: body paragraphs, tables (nested), headers and footers."""
+    from docx import Document
+
+    doc = Document(str(path))
+    parts: list[str] = []
+
+    def walk(container) -> None:
+        for p in container.paragraphs:
+            parts.append(p.text)
+        for table in container.tables:
+            for row in table.rows:
+                for cell in row.cells:
+                    walk(cell)
+
+    walk(doc)
+    for section in doc.sections:
+        walk(section.header)
+        walk(section.footer)
+    return "\n".join(parts)
+
+
+def docx_images(path: Path) -> list[bytes]:
+    from docx import Document
+
+    doc = Document(str(path))
+    return [rel.target_part.blob for rel in doc.part.rels.values() if "image" in rel.reltype]
+
+
+def snapshot(ws: Workspace) -> dict[str, bytes]:
+    """Every file under records/ (except the lock), for 'nothing changed' assertions."""
+    out = {}
+    for path in sorted(ws.records_dir.rglob("*")):
+        if path.is_file() and path.name != ".lock":
+            out[str(path.relative_to(ws.records_dir))] = path.read_bytes()
+    return out
