@@ -70,7 +70,21 @@ def emit(state: State, data: Any, text: str | None = None) -> None:
         click.echo(text)
 
 
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n: int) -> None:
+        pass
+
+
 def progress_bar(state: State, label: str, length: int):
+    """A progress bar on stderr when a person is watching; silent in scripts and pipes."""
+    if not sys.stderr.isatty():
+        return _NoBar()
     return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
 
 

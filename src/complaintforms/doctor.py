@@ -19,7 +19,7 @@ class Check:
 
 
 def check_fonts(ws: Workspace | None) -> list[Check]:
-    from .render import cjk_fonts
+    from .render import cjk_fonts, font_families
 
     families = cjk_fonts()
     if not families:
@@ -31,7 +31,8 @@ def check_fonts(ws: Workspace | None) -> list[Check]:
             wanted = (ws.config.font_serif, ws.config.font_sans, *ws.config.font_fallback)
         except ComplaintFormsError:
             return checks  # reported by the config check
-        missing = [f for f in wanted if f not in families]
+        installed = font_families()
+        missing = [f for f in wanted if f not in installed]
         checks.append(Check(
             "configured-fonts", not missing,
             f"not installed: {', '.join(missing)} (fonts in complaintforms.yaml)" if missing

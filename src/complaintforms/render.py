@@ -63,18 +63,23 @@ class HtmlRenderer:
         out.write_text(self.to_string(spec, context), encoding="utf-8")
 
 
-@functools.lru_cache(maxsize=1)
-def cjk_fonts() -> tuple[str, ...]:
-    """Families of the installed fonts that cover Simplified Chinese (fontconfig)."""
+@functools.lru_cache(maxsize=4)
+def font_families(pattern: str = ":") -> tuple[str, ...]:
+    """Families of the installed fonts matching a fontconfig pattern."""
     if shutil.which("fc-list") is None:
         return ()
     try:
         out = subprocess.run(
-            ["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, timeout=20, check=False
+            ["fc-list", pattern, "family"], capture_output=True, text=True, timeout=20, check=False
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ()
     return tuple(sorted({f.strip() for line in out.splitlines() for f in line.split(",") if f.strip()}))
+
+
+def cjk_fonts() -> tuple[str, ...]:
+    """Families of the installed fonts that cover Simplified Chinese."""
+    return font_families(":lang=zh-cn")
 
 
 def harfbuzz_subsetting() -> bool:

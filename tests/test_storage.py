@@ -1,0 +1,174 @@
+"""Safe storage: concurrent writers, killed processes, interrupted commits, a tamper-evident log."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from complaintforms.storage import CaseStore
+from complaintforms.workspace import Workspace
+
+from .conftest import run_cli
+from .test_register import FULL_CASE
+
+
+def test_twelve_processes_get_twelve_distinct_numbers(ws, tmp_path):
+    payload = tmp_path / "case.json"
+    payload.write_text(json.dumps(FULL_CASE, ensure_ascii=False), encoding="utf-8")
+    exe = Path(sys.executable).parent / "complaintforms"
+    procs = [
+        subprocess.Popen([str(exe), "--workspace", str(ws.root), "case", "new", "--from", str(payload)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(12)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outputs]
+    numbers = [out.splitlines()[0] for out, _ in outputs]
+    assert len(set(numbers)) == 12
+    stored = run_cli("--workspace", str(ws.root), "--json", "case", "list")
+    assert sorted(c["case_no"] for c in json.loads(stored.stdout)) == sorted(numbers)
+    assert ws.store.verify_audit() == []
+    for case_no in numbers:  # every case has its own record card
+        shown = ws.store.get(case_no)
+        assert all((ws.root / d["path"]).exists() for d in shown["documents"])
+
+
+def ledger(n: int) -> list[dict]:
+    return [
+        {**FULL_CASE, "content": f"历史投诉 {i}", "received_at": f"2025-{(i % 12) + 1:02d}-10T10:00:00+08:00"}
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("delay", [0.5, 1.5, 3.0, 4.5])
+def test_kill_9_during_a_large_import_leaves_a_working_store(ws, tmp_path, delay):
+    source = tmp_path / "ledger.json"
+    source.write_text(json.dumps(ledger(12000), ensure_ascii=False), encoding="utf-8")
+    exe = Path(sys.executable).parent / "complaintforms"
+    proc = subprocess.Popen([str(exe), "--workspace", str(ws.root), "case", "import", str(source)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # The store opens, holds all of the import or none of it, and takes writes.
+    count = len(json.loads(run_cli("--workspace", str(ws.root), "--json", "case", "list").stdout))
+    assert count in (0, 12000)
+    result = subprocess.run([str(exe), "--workspace", str(ws.root), "case", "new", "--from", "-"],
+                            input=json.dumps(FULL_CASE, ensure_ascii=False), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    store = CaseStore(ws.records_dir)
+    assert store.count() == count + 1
+    assert store.verify_audit() == []
+    assert not store.journal_path.exists()
+    assert not any(store.tmp_dir.iterdir())
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_commit_interrupted_after_its_journal_is_completed_by_the_next_opener(ws, monkeypatch):
+    from complaintforms import storage
+    from complaintforms.cases import register_case
+
+    register_case(ws, dict(FULL_CASE), render=False)
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def dying_replace(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 2 and str(src).startswith(str(ws.records_dir / ".tmp")):
+            raise Crash("power cut")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(storage.os, "replace", dying_replace)
+    with pytest.raises(Crash):
+        register_case(ws, dict(FULL_CASE), render=False)
+    monkeypatch.setattr(storage.os, "replace", real_replace)
+    assert ws.store.journal_path.exists()
+    # A reader finishes the commit before reading.
+    fresh = Workspace.open(ws.root)
+    assert [c["case_no"] for c in fresh.store.iter_cases()] == ["TS-2026-000001", "TS-2026-000002"]
+    assert not fresh.store.journal_path.exists()
+    assert fresh.store.verify_audit() == []
+
+
+def test_a_commit_that_fails_before_its_journal_leaves_nothing(ws, monkeypatch):
+    from complaintforms import storage
+    from complaintforms.cases import register_case
+
+    register_case(ws, dict(FULL_CASE), render=False)
+    before = (ws.records_dir / "index.json").read_bytes()
+
+    def failing_atomic_write(path, data):
+        raise Crash("disk full")
+
+    monkeypatch.setattr(storage, "atomic_write", failing_atomic_write)
+    with pytest.raises(Crash):
+        register_case(ws, dict(FULL_CASE), render=False)
+    monkeypatch.undo()
+    fresh = Workspace.open(ws.root)
+    assert fresh.store.count() == 1
+    assert (ws.records_dir / "index.json").read_bytes() == before
+    register_case(fresh, dict(FULL_CASE), render=False)  # the number was not burnt... nor reused
+    assert [c["case_no"] for c in fresh.store.iter_cases()] == ["TS-2026-000001", "TS-2026-000002"]
+
+
+def _events(ws):
+    return sorted(ws.records_dir.glob("audit/*.jsonl"))
+
+
+def test_altered_audit_event_is_detected(ws, cf):
+    for _ in range(3):
+        cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
+    segment = _events(ws)[0]
+    lines = segment.read_text(encoding="utf-8").splitlines()
+    event = json.loads(lines[1])
+    event["by"] = "someone else"
+    lines[1] = json.dumps(event, ensure_ascii=False)
+    segment.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = ws.store.verify_audit()
+    assert any("event 2 was altered" in p for p in problems)
+    result = cf("doctor")
+    assert result.exit_code == 1 and "audit-log" in result.stdout
+
+
+def test_deleted_audit_events_are_detected(ws, cf):
+    for _ in range(3):
+        cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
+    segment = _events(ws)[0]
+    lines = segment.read_text(encoding="utf-8").splitlines()
+    segment.write_text("\n".join([lines[0], lines[2]]) + "\n", encoding="utf-8")
+    assert any("missing or inserted" in p for p in ws.store.verify_audit())
+    segment.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")  # the last one removed
+    assert any("events were removed" in p for p in ws.store.verify_audit())
+
+
+def test_threads_sharing_a_workspace_do_not_lose_writes(ws):
+    from complaintforms.cases import register_case
+
+    def one(_):
+        return register_case(Workspace.open(ws.root), dict(FULL_CASE), render=False)["case_no"]
+
+    with ThreadPoolExecutor(6) as pool:
+        numbers = list(pool.map(one, range(18)))
+    assert len(set(numbers)) == 18
+    assert ws.store.count() == 18
+
+
+def test_partitions_open_with_plain_tinydb(ws, cf):
+    from tinydb import TinyDB
+
+    from complaintforms.storage import OrjsonStorage
+
+    cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
+    db = TinyDB(ws.records_dir / "cases" / "2026-11.json", storage=OrjsonStorage)
+    assert [d["case_no"] for d in db.table("cases").all()] == ["TS-2026-000001"]
