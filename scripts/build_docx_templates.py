@@ -22,7 +22,9 @@ EAST_ASIA_FONT = "宋体"
 HEAD_FONT = "黑体"
 
 
-def set_run_font(run, east_asia: str = EAST_ASIA_FONT, size: float | None = None, bold: bool = False):
+def set_run_font(
+    run, east_asia: str = EAST_ASIA_FONT, size: float | None = None, bold: bool = False
+):
     rpr = run._element.get_or_add_rPr()
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
@@ -57,7 +59,15 @@ def base_document() -> Document:
     return doc
 
 
-def para(container, text: str = "", *, size: float | None = None, bold: bool = False, align=None, font=EAST_ASIA_FONT):
+def para(
+    container,
+    text: str = "",
+    *,
+    size: float | None = None,
+    bold: bool = False,
+    align=None,
+    font=EAST_ASIA_FONT,
+):
     p = container.add_paragraph()
     if text:
         set_run_font(p.add_run(text), font, size, bold)
@@ -102,8 +112,20 @@ def header_block(doc) -> None:
     middle = table.rows[0].cells[1]
     middle.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     set_run_font(middle.paragraphs[0].add_run("{{ org.name }} {{ org.unit }}"), size=11)
-    para(middle, "{{ form.title }}", size=18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, font=HEAD_FONT)
-    para(middle, "{{ form.code }} 第 {{ form.version }} 版 · 编号 {{ case_no }}", size=9, align=WD_ALIGN_PARAGRAPH.CENTER)
+    para(
+        middle,
+        "{{ form.title }}",
+        size=18,
+        bold=True,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        font=HEAD_FONT,
+    )
+    para(
+        middle,
+        "{{ form.code }} 第 {{ form.version }} 版 · 编号 {{ case_no }}",
+        size=9,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+    )
     right = table.rows[0].cells[2]
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     right.paragraphs[0].add_run("{{ qr }}")
@@ -135,7 +157,9 @@ def field_table(doc, rows: list[tuple]) -> None:
             cells[1].merge(cells[3])
         for i, value in enumerate(row):
             cell = cells[i]
-            set_run_font(cell.paragraphs[0].add_run(value), HEAD_FONT if i % 2 == 0 else EAST_ASIA_FONT)
+            set_run_font(
+                cell.paragraphs[0].add_run(value), HEAD_FONT if i % 2 == 0 else EAST_ASIA_FONT
+            )
             if i % 2 == 0:
                 shade(cell)
     widths = (Mm(24), Mm(66), Mm(24), Mm(66))
@@ -156,25 +180,44 @@ def record_card() -> Document:
     doc = base_document()
     header_block(doc)
     para(doc)
-    field_table(doc, [
-        ("投诉人", "{{ complainant.name }}{% if complainant.confidential %}（要求保密）{% endif %}", "联系电话", "{{ complainant.phone }}"),
-        ("投诉地址", "{{ complainant.address }}"),
-        ("投诉时间", "{{ received_at }}{% if late_entry %}（补办记录）{% endif %}", "投诉方式", "{{ channel }}"),
-        ("投诉对象", "{{ target }}", "性质", "{{ kind }} · {{ severity }}"),
-        ("投诉类别", "{{ category }}", "记录人", "{{ recorded_by }}"),
-        "{%tr for item in extra %}",
-        ("{{ item.label }}", "{{ item.value }}"),
-        "{%tr endfor %}",
-    ])
+    field_table(
+        doc,
+        [
+            (
+                "投诉人",
+                "{{ complainant.name }}{% if complainant.confidential %}（要求保密）{% endif %}",
+                "联系电话",
+                "{{ complainant.phone }}",
+            ),
+            ("投诉地址", "{{ complainant.address }}"),
+            (
+                "投诉时间",
+                "{{ received_at }}{% if late_entry %}（补办记录）{% endif %}",
+                "投诉方式",
+                "{{ channel }}",
+            ),
+            ("投诉对象", "{{ target }}", "性质", "{{ kind }} · {{ severity }}"),
+            ("投诉类别", "{{ category }}", "记录人", "{{ recorded_by }}"),
+            "{%tr for item in extra %}",
+            ("{{ item.label }}", "{{ item.value }}"),
+            "{%tr endfor %}",
+        ],
+    )
     text_block(doc, "投诉内容", "{{ content }}")
     text_block(doc, "投诉要求", "{{ demand }}")
     para(doc)
-    field_table(doc, [
-        ("是否受理", "{% if decision.accepted %}{{ decision.accepted }}{% else %}□ 受理　　□ 不受理{% endif %}"),
-        ("不受理原因", "{{ decision.reason }}"),
-        ("受理部门", "{{ decision.department }}", "受理负责人", "{{ decision.handler }}"),
-        ("承诺答复时间", "{{ decision.due }}", "负责人签字", "{{ decision.by }}"),
-    ])
+    field_table(
+        doc,
+        [
+            (
+                "是否受理",
+                "{% if decision.accepted %}{{ decision.accepted }}{% else %}□ 受理　　□ 不受理{% endif %}",
+            ),
+            ("不受理原因", "{{ decision.reason }}"),
+            ("受理部门", "{{ decision.department }}", "受理负责人", "{{ decision.handler }}"),
+            ("承诺答复时间", "{{ decision.due }}", "负责人签字", "{{ decision.by }}"),
+        ],
+    )
     para(doc, "负责人签字：________________　　日期：____________", align=WD_ALIGN_PARAGRAPH.RIGHT)
     para(doc, "打印时间 {{ generated_at }} · 文档序号 {{ serial }}", size=8)
     footer_block(doc)

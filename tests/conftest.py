@@ -50,7 +50,9 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     """The real console script in a subprocess."""
     exe = Path(sys.executable).parent / "complaintforms"
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=timeout)
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=timeout
+    )
 
 
 # -- reading documents back ----------------------------------------------------------------------------
@@ -103,7 +105,9 @@ def pdf_qr_codes(path: Path, page: int = 0, scale: float = 3) -> list[str]:
         image = pdf[page].render(scale=scale).to_pil()
     finally:
         pdf.close()
-    return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+    return [
+        r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode
+    ]
 
 
 def docx_text(path: Path) -> str:

@@ -79,26 +79,51 @@ def test_not_a_workspace(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "expect"),
     [
-        (lambda t: t.replace("pattern: \"TS-{year}-{seq:06d}\"", "pattern: \"TS-{year}\""), "numbering.pattern: must contain {seq}"),
-        (lambda t: t.replace("complaint: 3, special", "complaint: -3, special"), "deadlines.complaint: must be a whole number"),
-        (lambda t: t.replace("{name: 李明, department: SVC", "{name: 李明, department: XXX"), "staff[0].department: unknown department code 'XXX'"),
+        (
+            lambda t: t.replace('pattern: "TS-{year}-{seq:06d}"', 'pattern: "TS-{year}"'),
+            "numbering.pattern: must contain {seq}",
+        ),
+        (
+            lambda t: t.replace("complaint: 3, special", "complaint: -3, special"),
+            "deadlines.complaint: must be a whole number",
+        ),
+        (
+            lambda t: t.replace("{name: 李明, department: SVC", "{name: 李明, department: XXX"),
+            "staff[0].department: unknown department code 'XXX'",
+        ),
         (lambda t: t + "\n  bad: [unclosed\n", "not valid YAML"),
         (lambda t: t.replace("organization:", "organisation:"), "organization: missing"),
-        (lambda t: t.replace("extra_holidays: []", "extra_holidays: [2027-13-01]"), "is not one: month must be in 1..12"),
-        (lambda t: t.replace("extra_holidays: []", "extra_holidays: [\"someday\"]"), "calendar.extra_holidays[0]"),
+        (
+            lambda t: t.replace("extra_holidays: []", "extra_holidays: [2027-13-01]"),
+            "is not one: month must be in 1..12",
+        ),
+        (
+            lambda t: t.replace("extra_holidays: []", 'extra_holidays: ["someday"]'),
+            "calendar.extra_holidays[0]",
+        ),
     ],
 )
 def test_broken_config_names_file_key_and_problem(cf, ws, edit, expect):
     path = ws.config_path
     path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
-    result = refused(cf, ws, "case", "new", "--from", "-", input=json.dumps(FULL_CASE), expect=expect)
+    result = refused(
+        cf, ws, "case", "new", "--from", "-", input=json.dumps(FULL_CASE), expect=expect
+    )
     assert str(path) in result.stderr
 
 
 def test_missing_glyph_is_refused_not_printed_as_a_box(cf, ws):
     # U+10FFFD (private use) is in no installed font: WeasyPrint would draw .notdef.
-    refused(cf, ws, "case", "new", "--from", "-", input=with_(content="无字形 \U0010fffd"),
-            expect="would print as an empty box")
+    refused(
+        cf,
+        ws,
+        "case",
+        "new",
+        "--from",
+        "-",
+        input=with_(content="无字形 \U0010fffd"),
+        expect="would print as an empty box",
+    )
 
 
 def test_unknown_case(cf, ws):
@@ -113,7 +138,17 @@ def test_usage_errors_exit_2(cf):
 
 def test_unknown_form_and_format(cf, ws):
     refused(cf, ws, "form", "render", "nonsense", "--all", expect="no form 'nonsense'")
-    refused(cf, ws, "form", "render", "record_card", "--all", "--format", "rtf", expect="unknown format 'rtf'")
+    refused(
+        cf,
+        ws,
+        "form",
+        "render",
+        "record_card",
+        "--all",
+        "--format",
+        "rtf",
+        expect="unknown format 'rtf'",
+    )
 
 
 def test_bad_quarter(cf, ws):

@@ -30,15 +30,24 @@ def test_every_command_has_help_and_is_in_the_readme():
         result = CliRunner().invoke(cli, [*path, "--help"])
         assert result.exit_code == 0, path
         assert (command.help or "").strip(), f"{' '.join(path)} has no help"
-        assert f"complaintforms {' '.join(path)}" in readme, f"{' '.join(path)} is not in the README"
+        assert f"complaintforms {' '.join(path)}" in readme, (
+            f"{' '.join(path)} is not in the README"
+        )
 
 
 def test_json_output_is_json_only(cf):
-    result = cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False), json_out=True)
+    result = cf(
+        "case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False), json_out=True
+    )
     assert result.exit_code == 0
     json.loads(result.stdout)
-    for args in (("case", "list"), ("case", "show", "TS-2026-000001"), ("case", "history", "TS-2026-000001"),
-                 ("forms", "check"), ("case", "export")):
+    for args in (
+        ("case", "list"),
+        ("case", "show", "TS-2026-000001"),
+        ("case", "history", "TS-2026-000001"),
+        ("forms", "check"),
+        ("case", "export"),
+    ):
         out = cf(*args, json_out=True)
         assert out.exit_code == 0, (args, out.stderr)
         json.loads(out.stdout)
@@ -56,7 +65,9 @@ def test_workspace_from_environment_and_init_refuses_to_overwrite(tmp_path):
     assert init.returncode == 0, init.stderr
     again = run_cli("init", str(tmp_path / "office"))
     assert again.returncode == 1 and "already a workspace" in again.stderr
-    listed = run_cli("--json", "case", "list", env={"COMPLAINTFORMS_WORKSPACE": str(tmp_path / "office")})
+    listed = run_cli(
+        "--json", "case", "list", env={"COMPLAINTFORMS_WORKSPACE": str(tmp_path / "office")}
+    )
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
 
 
@@ -82,5 +93,7 @@ def test_help_is_fast_enough_to_not_import_the_renderers():
     import sys
 
     code = "import sys; from complaintforms import cli; print('weasyprint' in sys.modules, 'docxtpl' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.split() == ["False", "False"]

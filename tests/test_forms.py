@@ -17,7 +17,9 @@ def test_forms_check_passes_on_the_defaults(cf):
 
 def test_forms_check_names_a_drifted_html_template(cf, ws):
     path = ws.forms_dir / "record_card.html"
-    path.write_text(path.read_text(encoding="utf-8").replace("{{ demand }}", "{{ demands }}"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("{{ demand }}", "{{ demands }}"), encoding="utf-8"
+    )
     result = cf("forms", "check")
     assert result.exit_code == 1
     assert "forms/record_card.html: uses fields the form does not have: demands" in result.stdout
@@ -49,7 +51,7 @@ def test_forms_check_finds_full_width_braces_typed_in_word(cf, ws):
 def test_forms_check_finds_smart_quotes_in_a_tag(cf, ws):
     _edit_docx(ws.forms_dir / "record_card.docx", "{{ category }}", "{{ category or “无” }}")
     result = cf("forms", "check")
-    assert result.exit_code == 1 and "“ (use \")" in result.stdout
+    assert result.exit_code == 1 and '“ (use ")' in result.stdout
 
 
 def test_a_template_cannot_read_files_outside_forms(cf, ws, tmp_path):
@@ -63,23 +65,47 @@ def test_a_template_cannot_read_files_outside_forms(cf, ws, tmp_path):
         ),
         encoding="utf-8",
     )
-    refused(cf, ws, "case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False),
-            expect="outside forms/")
+    refused(
+        cf,
+        ws,
+        "case",
+        "new",
+        "--from",
+        "-",
+        input=json.dumps(FULL_CASE, ensure_ascii=False),
+        expect="outside forms/",
+    )
 
 
 def test_a_template_cannot_include_files_outside_forms(cf, ws, tmp_path):
     (tmp_path / "outside.html").write_text("SECRET", encoding="utf-8")
     card = ws.forms_dir / "record_card.html"
-    card.write_text(card.read_text(encoding="utf-8").replace("{% block body %}", "{% block body %}{% include '../outside.html' %}"),
-                    encoding="utf-8")
-    refused(cf, ws, "case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False),
-            expect="outside.html")
+    card.write_text(
+        card.read_text(encoding="utf-8").replace(
+            "{% block body %}", "{% block body %}{% include '../outside.html' %}"
+        ),
+        encoding="utf-8",
+    )
+    refused(
+        cf,
+        ws,
+        "case",
+        "new",
+        "--from",
+        "-",
+        input=json.dumps(FULL_CASE, ensure_ascii=False),
+        expect="outside.html",
+    )
 
 
 def test_forms_folder_may_hold_its_own_assets(cf, ws):
     shutil.copy(ws.forms_dir / "forms.css", ws.forms_dir / "extra.css")
     base = ws.forms_dir / "base.html"
-    base.write_text(base.read_text(encoding="utf-8").replace('href="forms.css">', 'href="forms.css"><link rel="stylesheet" href="extra.css">'),
-                    encoding="utf-8")
+    base.write_text(
+        base.read_text(encoding="utf-8").replace(
+            'href="forms.css">', 'href="forms.css"><link rel="stylesheet" href="extra.css">'
+        ),
+        encoding="utf-8",
+    )
     result = cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
     assert result.exit_code == 0, result.stderr

@@ -13,28 +13,49 @@ CLOSED = {
     **FULL_CASE,
     "case_no": "TS-2025-000042",
     "received_at": "2025-09-29T10:00:00+08:00",
-    "decision": {"accepted": True, "by": "吴芳", "at": "2025-09-29T11:00:00+08:00", "validity": "valid"},
+    "decision": {
+        "accepted": True,
+        "by": "吴芳",
+        "at": "2025-09-29T11:00:00+08:00",
+        "validity": "valid",
+    },
     "assignment": {"department": "SVC", "handler": "李明"},
     "handling": {
-        "findings": "核实属实", "cause": "技师漏检", "responsible": "张伟", "plan": "免费返修",
-        "approved_by": "王强", "result": "已返修", "customer_signed": True,
+        "findings": "核实属实",
+        "cause": "技师漏检",
+        "responsible": "张伟",
+        "plan": "免费返修",
+        "approved_by": "王强",
+        "result": "已返修",
+        "customer_signed": True,
         "resolved_at": "2025-10-09T16:00:00+08:00",
     },
     "callback": {"at": "2025-10-10T10:00:00+08:00", "by": "吴芳", "satisfaction": "基本满意"},
-    "closure": {"at": "2025-10-11T10:00:00+08:00", "by": "赵敏", "summary": "返修完毕",
-                "penalty": {"type": "warning", "person": "张伟"}},
+    "closure": {
+        "at": "2025-10-11T10:00:00+08:00",
+        "by": "赵敏",
+        "summary": "返修完毕",
+        "penalty": {"type": "warning", "person": "张伟"},
+    },
     "status": "closed",
 }
 REJECTED = {
     **FULL_CASE,
-    "decision": {"accepted": False, "by": "吴芳", "at": "2026-11-16T12:00:00+08:00", "reason": "超出承诺范围"},
+    "decision": {
+        "accepted": False,
+        "by": "吴芳",
+        "at": "2026-11-16T12:00:00+08:00",
+        "reason": "超出承诺范围",
+    },
     "status": "rejected",
 }
 
 
 def test_import_replays_whole_life_cycles(cf, tmp_path):
     source = tmp_path / "ledger.yaml"
-    source.write_text(yaml.safe_dump([CLOSED, REJECTED, FULL_CASE], allow_unicode=True), encoding="utf-8")
+    source.write_text(
+        yaml.safe_dump([CLOSED, REJECTED, FULL_CASE], allow_unicode=True), encoding="utf-8"
+    )
     out = cf.json("case", "import", str(source))
     assert out["imported"] == 3
     closed = cf.json("case", "show", "TS-2025-000042")
@@ -53,7 +74,10 @@ def test_import_replays_whole_life_cycles(cf, tmp_path):
 
 def test_import_continues_the_numbering_after_imported_numbers(cf, tmp_path):
     source = tmp_path / "ledger.json"
-    source.write_text(json.dumps([{**FULL_CASE, "case_no": "TS-2026-000007"}], ensure_ascii=False), encoding="utf-8")
+    source.write_text(
+        json.dumps([{**FULL_CASE, "case_no": "TS-2026-000007"}], ensure_ascii=False),
+        encoding="utf-8",
+    )
     cf.json("case", "import", str(source))
     new = cf.json("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
     assert new["case_no"] == "TS-2026-000008"
@@ -77,8 +101,20 @@ def test_export_then_import_round_trips(cf, tmp_path, ws):
         assert result["imported"] == 2, fmt
         for case_no in ("TS-2025-000042", "TS-2026-000001"):
             a, b = cf.json("case", "show", case_no), fresh.json("case", "show", case_no)
-            for key in ("status", "complainant", "target", "content", "decision", "assignment", "handling",
-                        "callback", "closure", "extra", "received_at", "late_entry"):
+            for key in (
+                "status",
+                "complainant",
+                "target",
+                "content",
+                "decision",
+                "assignment",
+                "handling",
+                "callback",
+                "closure",
+                "extra",
+                "received_at",
+                "late_entry",
+            ):
                 assert a[key] == b[key], (fmt, case_no, key)
     assert cf2.json("case", "list") == []
 
@@ -86,7 +122,9 @@ def test_export_then_import_round_trips(cf, tmp_path, ws):
 def test_a_bad_record_stops_the_import_and_changes_nothing(cf, ws, tmp_path):
     bad = {**FULL_CASE, "channel": "pigeon"}
     source = tmp_path / "ledger.json"
-    source.write_text(json.dumps([FULL_CASE, FULL_CASE, bad, FULL_CASE], ensure_ascii=False), encoding="utf-8")
+    source.write_text(
+        json.dumps([FULL_CASE, FULL_CASE, bad, FULL_CASE], ensure_ascii=False), encoding="utf-8"
+    )
     before = snapshot(ws)
     result = cf("case", "import", str(source))
     assert result.exit_code == 1
@@ -104,7 +142,9 @@ def test_csv_errors_name_the_line(cf, ws, tmp_path):
     )
     before = snapshot(ws)
     result = cf("case", "import", str(source))
-    assert result.exit_code == 1 and "line 3" in result.stderr and "content: required" in result.stderr
+    assert (
+        result.exit_code == 1 and "line 3" in result.stderr and "content: required" in result.stderr
+    )
     assert snapshot(ws) == before
 
 
@@ -112,7 +152,10 @@ def test_steps_out_of_order_are_refused_on_import(cf, ws, tmp_path):
     early_callback = json.loads(json.dumps(CLOSED))
     early_callback["callback"]["at"] = "2025-10-01T10:00:00+08:00"  # before the result came back
     wrong_status = {**CLOSED, "case_no": "TS-2025-000043", "status": "assigned"}
-    for record, expect in ((early_callback, "before the previous step"), (wrong_status, "its steps lead to 'closed'")):
+    for record, expect in (
+        (early_callback, "before the previous step"),
+        (wrong_status, "its steps lead to 'closed'"),
+    ):
         source = tmp_path / "ledger.json"
         source.write_text(json.dumps([record], ensure_ascii=False), encoding="utf-8")
         result = cf("case", "import", str(source))

@@ -8,10 +8,20 @@ import pytest
 
 from complaintforms.qrcode import parse_payload, verify
 
-from .conftest import docx_images, docx_text, pdf_fonts, pdf_page_count, pdf_qr_codes, pdf_text, snapshot
+from .conftest import (
+    docx_images,
+    docx_text,
+    pdf_fonts,
+    pdf_page_count,
+    pdf_qr_codes,
+    pdf_text,
+    snapshot,
+)
 
 TRICKY_NAME = "李&赵<合伙人>\"引\"'单' 𠮷喆堃 😀"
-TRICKY_CONTENT = "A&B <b>粗</b> \"双引号\" '单引号' 𠮷野家 喆 堃 😀🚗\n第二行 {{ not_a_tag }} {% raw %}"
+TRICKY_CONTENT = (
+    "A&B <b>粗</b> \"双引号\" '单引号' 𠮷野家 喆 堃 😀🚗\n第二行 {{ not_a_tag }} {% raw %}"
+)
 
 FULL_CASE = {
     "kind": "投诉",
@@ -19,8 +29,11 @@ FULL_CASE = {
     "received_at": "2026-11-16T09:30:00+08:00",
     "recorded_by": "吴芳",
     "complainant": {
-        "name": TRICKY_NAME, "phone": "13812345678", "address": "杭州市 <西湖区> & 文三路",
-        "anonymous": False, "confidential": False,
+        "name": TRICKY_NAME,
+        "phone": "13812345678",
+        "address": "杭州市 <西湖区> & 文三路",
+        "anonymous": False,
+        "confidential": False,
     },
     "target": {"type": "staff", "staff": "李明"},
     "category": "服务态度",
@@ -41,7 +54,11 @@ def test_round_trip_of_every_field(cf):
     assert shown == case
     assert shown["case_no"] == "TS-2026-000001"
     assert shown["status"] == "registered"
-    assert shown["kind"] == "complaint" and shown["channel"] == "visit" and shown["severity"] == "major"
+    assert (
+        shown["kind"] == "complaint"
+        and shown["channel"] == "visit"
+        and shown["severity"] == "major"
+    )
     assert shown["received_at"] == "2026-11-16T09:30:00+08:00"
     assert shown["late_entry"] is True  # recorded after the day it was received
     assert shown["complainant"] == FULL_CASE["complainant"]
@@ -52,7 +69,10 @@ def test_round_trip_of_every_field(cf):
     for key in ("decision", "assignment", "handling", "callback", "closure", "signoff", "archive"):
         assert set(shown[key].values()) <= {None}, key
     assert shown["overdue"] is True  # received 2026-11-16, 3 working days
-    assert {(d["form"], d["format"]) for d in shown["documents"]} == {("record_card", "pdf"), ("record_card", "docx")}
+    assert {(d["form"], d["format"]) for d in shown["documents"]} == {
+        ("record_card", "pdf"),
+        ("record_card", "docx"),
+    }
     assert shown["attachments"] == []
 
 
@@ -64,8 +84,18 @@ def test_design_keys_are_present(cf):
         "documents attachments overdue"
     ).split()
     assert set(keys) <= set(case)
-    assert set(case["handling"]) >= {"findings", "cause", "responsible", "plan", "approved_by", "approved_at",
-                                     "notified_at", "result", "customer_signed", "resolved_at"}
+    assert set(case["handling"]) >= {
+        "findings",
+        "cause",
+        "responsible",
+        "plan",
+        "approved_by",
+        "approved_at",
+        "notified_at",
+        "result",
+        "customer_signed",
+        "resolved_at",
+    }
 
 
 def test_record_card_pdf_reads_back(cf, ws):
@@ -74,8 +104,18 @@ def test_record_card_pdf_reads_back(cf, ws):
     text = pdf_text(pdf)
     assert "顾客投诉记录卡" in text.replace(" ", "")
     assert case["case_no"] in text
-    for fragment in (TRICKY_NAME, "A&B <b>粗</b>", "\"双引号\" '单引号'", "𠮷野家 喆 堃 😀🚗", "{{ not_a_tag }}",
-                     "道歉 & 赔偿 <100元>", "浙A·12345", "13812345678", "补办记录", "KF-01"):
+    for fragment in (
+        TRICKY_NAME,
+        "A&B <b>粗</b>",
+        "\"双引号\" '单引号'",
+        "𠮷野家 喆 堃 😀🚗",
+        "{{ not_a_tag }}",
+        "道歉 & 赔偿 <100元>",
+        "浙A·12345",
+        "13812345678",
+        "补办记录",
+        "KF-01",
+    ):
         assert fragment in text, fragment
     fonts = pdf_fonts(pdf)
     assert fonts and all(fonts.values()), fonts
@@ -83,7 +123,11 @@ def test_record_card_pdf_reads_back(cf, ws):
     codes = pdf_qr_codes(pdf)
     assert len(codes) == 1
     ref = parse_payload(codes[0])
-    assert (ref.case_no, ref.form, ref.workspace_id) == (case["case_no"], "record_card", ws.workspace_id)
+    assert (ref.case_no, ref.form, ref.workspace_id) == (
+        case["case_no"],
+        "record_card",
+        ws.workspace_id,
+    )
     verify(ws, ref)  # the check digits match this workspace
 
 
@@ -91,8 +135,19 @@ def test_record_card_docx_reads_back(cf, ws):
     case = new_case(cf, FULL_CASE)
     path = ws.root / next(d["path"] for d in case["documents"] if d["format"] == "docx")
     text = docx_text(path)
-    for fragment in (case["case_no"], "顾客投诉记录卡", TRICKY_NAME, "A&B <b>粗</b>", "𠮷野家 喆 堃 😀🚗",
-                     "{{ not_a_tag }}", "道歉 & 赔偿 <100元>", "浙A·12345", "车牌号", "第二行", "（补办记录）"):
+    for fragment in (
+        case["case_no"],
+        "顾客投诉记录卡",
+        TRICKY_NAME,
+        "A&B <b>粗</b>",
+        "𠮷野家 喆 堃 😀🚗",
+        "{{ not_a_tag }}",
+        "道歉 & 赔偿 <100元>",
+        "浙A·12345",
+        "车牌号",
+        "第二行",
+        "（补办记录）",
+    ):
         assert fragment in text, fragment
     assert "{{" not in text.replace("{{ not_a_tag }}", "")  # every tag was filled
     # The QR code image in the docx decodes to the same document as the PDF's.
@@ -119,7 +174,9 @@ def test_documents_are_recorded_with_their_digest(cf, ws):
 
 
 def test_long_content_breaks_onto_a_second_page(cf, ws):
-    long = "\n".join(f"第{i}段：车辆维修后多次出现故障，客户多次来电反映，要求彻底解决。" * 2 for i in range(60))
+    long = "\n".join(
+        f"第{i}段：车辆维修后多次出现故障，客户多次来电反映，要求彻底解决。" * 2 for i in range(60)
+    )
     case = new_case(cf, {**FULL_CASE, "content": long})
     pdf = ws.root / next(d["path"] for d in case["documents"] if d["format"] == "pdf")
     pages = pdf_page_count(pdf)
@@ -130,9 +187,28 @@ def test_long_content_breaks_onto_a_second_page(cf, ws):
 
 
 def test_flags_register_the_same_as_a_file(cf):
-    result = cf("case", "new", "--channel", "phone", "--kind", "inquiry", "--by", "吴芳", "--name", "陈喆",
-                "--phone", "139-0000-1111", "--department", "售后服务部", "--content", "保养套餐能否转让？",
-                "--extra", "plate=浙B88888", "--at", "2026-11-20 10:00")
+    result = cf(
+        "case",
+        "new",
+        "--channel",
+        "phone",
+        "--kind",
+        "inquiry",
+        "--by",
+        "吴芳",
+        "--name",
+        "陈喆",
+        "--phone",
+        "139-0000-1111",
+        "--department",
+        "售后服务部",
+        "--content",
+        "保养套餐能否转让？",
+        "--extra",
+        "plate=浙B88888",
+        "--at",
+        "2026-11-20 10:00",
+    )
     assert result.exit_code == 0, result.stderr
     case_no = result.stdout.splitlines()[0]
     shown = cf.json("case", "show", case_no)
@@ -146,14 +222,22 @@ def test_numbers_follow_the_pattern_and_restart_each_year(cf):
     a = new_case(cf, {**FULL_CASE, "received_at": "2025-12-31T23:00:00+08:00"})
     b = new_case(cf, FULL_CASE)
     c = new_case(cf, FULL_CASE)
-    assert [a["case_no"], b["case_no"], c["case_no"]] == ["TS-2025-000001", "TS-2026-000001", "TS-2026-000002"]
+    assert [a["case_no"], b["case_no"], c["case_no"]] == [
+        "TS-2025-000001",
+        "TS-2026-000001",
+        "TS-2026-000002",
+    ]
 
 
 def test_list_filters(cf):
     new_case(cf, FULL_CASE)
-    new_case(cf, {**FULL_CASE, "received_at": "2026-08-03T10:00:00+08:00", "target": {"type": "company"}})
+    new_case(
+        cf, {**FULL_CASE, "received_at": "2026-08-03T10:00:00+08:00", "target": {"type": "company"}}
+    )
     assert len(cf.json("case", "list")) == 2
-    assert [c["received_at"][:7] for c in cf.json("case", "list", "--quarter", "2026Q3")] == ["2026-08"]
+    assert [c["received_at"][:7] for c in cf.json("case", "list", "--quarter", "2026Q3")] == [
+        "2026-08"
+    ]
     assert len(cf.json("case", "list", "--department", "SVC")) == 1
     assert len(cf.json("case", "list", "--status", "registered")) == 2
     assert len(cf.json("case", "list", "--overdue")) == 2

@@ -25,8 +25,12 @@ def test_twelve_processes_get_twelve_distinct_numbers(ws, tmp_path):
     payload.write_text(json.dumps(FULL_CASE, ensure_ascii=False), encoding="utf-8")
     exe = Path(sys.executable).parent / "complaintforms"
     procs = [
-        subprocess.Popen([str(exe), "--workspace", str(ws.root), "case", "new", "--from", str(payload)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [str(exe), "--workspace", str(ws.root), "case", "new", "--from", str(payload)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(12)
     ]
     outputs = [p.communicate(timeout=300) for p in procs]
@@ -43,7 +47,11 @@ def test_twelve_processes_get_twelve_distinct_numbers(ws, tmp_path):
 
 def ledger(n: int) -> list[dict]:
     return [
-        {**FULL_CASE, "content": f"历史投诉 {i}", "received_at": f"2025-{(i % 12) + 1:02d}-10T10:00:00+08:00"}
+        {
+            **FULL_CASE,
+            "content": f"历史投诉 {i}",
+            "received_at": f"2025-{(i % 12) + 1:02d}-10T10:00:00+08:00",
+        }
         for i in range(n)
     ]
 
@@ -53,16 +61,24 @@ def test_kill_9_during_a_large_import_leaves_a_working_store(ws, tmp_path, delay
     source = tmp_path / "ledger.json"
     source.write_text(json.dumps(ledger(12000), ensure_ascii=False), encoding="utf-8")
     exe = Path(sys.executable).parent / "complaintforms"
-    proc = subprocess.Popen([str(exe), "--workspace", str(ws.root), "case", "import", str(source)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(exe), "--workspace", str(ws.root), "case", "import", str(source)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # The store opens, holds all of the import or none of it, and takes writes.
     count = len(json.loads(run_cli("--workspace", str(ws.root), "--json", "case", "list").stdout))
     assert count in (0, 12000)
-    result = subprocess.run([str(exe), "--workspace", str(ws.root), "case", "new", "--from", "-"],
-                            input=json.dumps(FULL_CASE, ensure_ascii=False), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(exe), "--workspace", str(ws.root), "case", "new", "--from", "-"],
+        input=json.dumps(FULL_CASE, ensure_ascii=False),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     store = CaseStore(ws.records_dir)
     assert store.count() == count + 1

@@ -12,7 +12,9 @@ D = dt.date
 def test_design_examples():
     cal = WorkCalendar()
     assert cal.add_workdays(D(2026, 11, 16), 3) == D(2026, 11, 19)  # Monday complaint
-    assert cal.add_workdays(D(2026, 9, 30), 3) == D(2026, 10, 10)  # the make-up Saturday after National Day
+    assert cal.add_workdays(D(2026, 9, 30), 3) == D(
+        2026, 10, 10
+    )  # the make-up Saturday after National Day
     assert cal.add_workdays(D(2026, 11, 20), 1) == D(2026, 11, 23)  # Friday inquiry
     assert cal.warnings == []
 
@@ -32,7 +34,9 @@ def test_config_lists_override_the_official_calendar():
 
 def test_january_first_never_crashes():
     cal = WorkCalendar()
-    assert cal.is_workday(D(2027, 1, 1)) is True  # no data, no config: Friday counts, with a warning
+    assert (
+        cal.is_workday(D(2027, 1, 1)) is True
+    )  # no data, no config: Friday counts, with a warning
     assert cal.warnings
 
 

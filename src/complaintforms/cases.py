@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from . import model, workflow
 from .documents import RendererSet, render_for_case
 from .errors import ValidationError
-from .timeutil import from_iso, iso, now as clock_now
+from .timeutil import from_iso, iso
+from .timeutil import now as clock_now
 from .workdays import WorkCalendar, calendar_from
 from .workspace import Workspace
 
@@ -35,7 +36,7 @@ def number_regex(pattern: str) -> re.Pattern:
     """A regex that recognises numbers made by `pattern`, capturing year and seq."""
     out, pos = "", 0
     for m in re.finditer(r"{(\w+)(?::[^}]*)?}", pattern):
-        out += re.escape(pattern[pos:m.start()])
+        out += re.escape(pattern[pos : m.start()])
         out += r"(?P<year>\d{4})" if m.group(1) == "year" else r"(?P<seq>\d+)"
         pos = m.end()
     out += re.escape(pattern[pos:])
@@ -49,7 +50,11 @@ def seq_counter(case: dict) -> str:
 
 # -- registration -------------------------------------------------------------------------------
 def register_case(
-    ws: Workspace, data: dict, *, by: str | None = None, render: bool = True,
+    ws: Workspace,
+    data: dict,
+    *,
+    by: str | None = None,
+    render: bool = True,
     renderers: RendererSet | None = None,
 ) -> dict:
     """Register a complaint (登记): validate, number, write the record card, log."""
@@ -74,7 +79,9 @@ def register_case(
 
 
 # -- reading ----------------------------------------------------------------------------------------
-def view(ws: Workspace, case: dict, today: dt.date | None = None, cal: WorkCalendar | None = None) -> dict:
+def view(
+    ws: Workspace, case: dict, today: dt.date | None = None, cal: WorkCalendar | None = None
+) -> dict:
     """The case as shown: the stored record plus the computed `overdue`."""
     today = today or clock_now().date()
     due = workflow.effective_due(case, ws.config, cal or work_calendar(ws))
@@ -116,7 +123,8 @@ class CaseFilter:
         if self.status and case["status"] != self.status:
             return False
         if self.department and self.department not in (
-            case["assignment"].get("department"), case["target"].get("department")
+            case["assignment"].get("department"),
+            case["target"].get("department"),
         ):
             return False
         return True
@@ -144,17 +152,28 @@ def case_history(ws: Workspace, case_no: str) -> list[dict]:
 
 # -- forms ----------------------------------------------------------------------------------------
 def render_forms(
-    ws: Workspace, form: str, case_nos: Iterable[str] | None, *, formats: tuple[str, ...],
-    status: str | None = None, by: str = "system", progress: Progress | None = None,
+    ws: Workspace,
+    form: str,
+    case_nos: Iterable[str] | None,
+    *,
+    formats: tuple[str, ...],
+    status: str | None = None,
+    by: str = "system",
+    progress: Progress | None = None,
 ) -> list[dict]:
     """(Re-)render a form for the named cases, or for all (optionally of one status)."""
     from .forms import get_form
 
     get_form(form)  # an unknown form fails before anything else
-    sealed = ("signed_off", "archived")  # re-rendering adds to `documents`: sealed cases stay as they are
+    sealed = (
+        "signed_off",
+        "archived",
+    )  # re-rendering adds to `documents`: sealed cases stay as they are
     if case_nos is None:
         targets = [
-            c["case_no"] for c in iter_cases(ws, CaseFilter(status=status)) if c["status"] not in sealed
+            c["case_no"]
+            for c in iter_cases(ws, CaseFilter(status=status))
+            if c["status"] not in sealed
         ]
     else:
         targets = list(dict.fromkeys(case_nos))
@@ -169,7 +188,7 @@ def render_forms(
     for start in range(0, len(targets), batch):
         now = iso(clock_now())
         with ws.store.transaction() as txn:
-            for case_no in targets[start:start + batch]:
+            for case_no in targets[start : start + batch]:
                 case = txn.get(case_no)
                 if case["status"] in sealed:  # signed off meanwhile by another process
                     raise ValidationError(f"{case_no}: signed off; its forms are sealed")

@@ -89,8 +89,13 @@ def progress_bar(state: State, label: str, length: int):
 
 
 @click.group(cls=CFGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--workspace", "-w", metavar="DIR", envvar="COMPLAINTFORMS_WORKSPACE",
-              help="Workspace folder (default: $COMPLAINTFORMS_WORKSPACE or the current folder).")
+@click.option(
+    "--workspace",
+    "-w",
+    metavar="DIR",
+    envvar="COMPLAINTFORMS_WORKSPACE",
+    help="Workspace folder (default: $COMPLAINTFORMS_WORKSPACE or the current folder).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only on stdout.")
 @click.version_option(package_name="complaintforms")
 @click.pass_context
@@ -111,8 +116,11 @@ def init(state: State, directory: str) -> None:
     from .workspace import init_workspace
 
     ws = init_workspace(Path(directory))
-    emit(state, {"workspace": str(ws.root), "id": ws.workspace_id},
-         f"workspace created: {ws.root}\n  edit {ws.config_path.name} for your organisation")
+    emit(
+        state,
+        {"workspace": str(ws.root), "id": ws.workspace_id},
+        f"workspace created: {ws.root}\n  edit {ws.config_path.name} for your organisation",
+    )
 
 
 @cli.command()
@@ -128,7 +136,11 @@ def doctor(state: State) -> None:
         ws = None
     checks = run_doctor(ws)
     lines = [f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in checks]
-    emit(state, {"ok": all(c.ok for c in checks), "checks": [c.as_dict() for c in checks]}, "\n".join(lines))
+    emit(
+        state,
+        {"ok": all(c.ok for c in checks), "checks": [c.as_dict() for c in checks]},
+        "\n".join(lines),
+    )
     if not all(c.ok for c in checks):
         sys.exit(1)
 
@@ -181,25 +193,49 @@ def _load_input(path: str) -> dict:
 
 
 @case.command("new")
-@click.option("--from", "source", metavar="FILE", help="Read the case from a YAML or JSON file ('-' for stdin).")
+@click.option(
+    "--from",
+    "source",
+    metavar="FILE",
+    help="Read the case from a YAML or JSON file ('-' for stdin).",
+)
 @click.option("--kind", help="inquiry|suggestion|complaint (咨询 建议 投诉); default complaint.")
 @click.option("--channel", help=f"How it came in: {CHANNELS}.")
-@click.option("--at", "received_at", metavar="TIME", help="When it was received (default now); earlier times are flagged 补办记录.")
+@click.option(
+    "--at",
+    "received_at",
+    metavar="TIME",
+    help="When it was received (default now); earlier times are flagged 补办记录.",
+)
 @click.option("--by", "recorded_by", metavar="NAME", help="Who records it (记录人).")
 @click.option("--name", help="Complainant's name.")
 @click.option("--phone", help="Complainant's phone.")
 @click.option("--address", help="Complainant's address.")
 @click.option("--anonymous", is_flag=True, default=None, help="The complainant gave no name.")
-@click.option("--confidential", is_flag=True, default=None, help="The complainant asked to be kept confidential (要求保密).")
-@click.option("--target", "target_type", help="company|department|staff (对公司 对部门 对业务代表).")
+@click.option(
+    "--confidential",
+    is_flag=True,
+    default=None,
+    help="The complainant asked to be kept confidential (要求保密).",
+)
+@click.option(
+    "--target", "target_type", help="company|department|staff (对公司 对部门 对业务代表)."
+)
 @click.option("--department", help="Department complained about (code or name).")
 @click.option("--staff", help="Staff member complained about.")
 @click.option("--category", help="Category from the config.")
 @click.option("--severity", help="general|major (一般 重大).")
 @click.option("--content", help="What the complaint says (投诉内容).")
 @click.option("--demand", help="What the complainant asks for (投诉要求).")
-@click.option("--late-entry", is_flag=True, default=None, help="Flag as recorded after the fact (补办记录).")
-@click.option("--extra", multiple=True, metavar="KEY=VALUE", help="A configured extra field, e.g. plate=浙A12345.")
+@click.option(
+    "--late-entry", is_flag=True, default=None, help="Flag as recorded after the fact (补办记录)."
+)
+@click.option(
+    "--extra",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A configured extra field, e.g. plate=浙A12345.",
+)
 @pass_state
 def case_new(state: State, source: str | None, **flags: Any) -> None:
     """Register a complaint (登记) and write its record card (pdf + docx)."""
@@ -207,7 +243,17 @@ def case_new(state: State, source: str | None, **flags: Any) -> None:
     from .errors import ValidationError
 
     data: dict = _load_input(source) if source else {}
-    simple = ("kind", "channel", "received_at", "recorded_by", "category", "severity", "content", "demand", "late_entry")
+    simple = (
+        "kind",
+        "channel",
+        "received_at",
+        "recorded_by",
+        "category",
+        "severity",
+        "content",
+        "demand",
+        "late_entry",
+    )
     for key in simple:
         if flags.get(key) is not None:
             data[key] = flags[key]
@@ -261,12 +307,16 @@ def _filter(status, department, quarter, overdue):
 
 
 def filter_options(func):
-    for option in reversed([
-        click.option("--status", help="Only cases in this status (registered, assigned, ...)."),
-        click.option("--department", help="Only cases routed to or about this department."),
-        click.option("--quarter", metavar="YYYYQn", help="Only cases received in this quarter."),
-        click.option("--overdue", is_flag=True, help="Only open cases past their due date."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--status", help="Only cases in this status (registered, assigned, ...)."),
+            click.option("--department", help="Only cases routed to or about this department."),
+            click.option(
+                "--quarter", metavar="YYYYQn", help="Only cases received in this quarter."
+            ),
+            click.option("--overdue", is_flag=True, help="Only open cases past their due date."),
+        ]
+    ):
         func = option(func)
     return func
 
@@ -297,7 +347,12 @@ def case_history(state: State, case_no: str) -> None:
 
 @case.command("import")
 @click.argument("file")
-@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "csv"]), help="Default: from the file name.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "yaml", "csv"]),
+    help="Default: from the file name.",
+)
 @click.option("--by", default="import", show_default=True, help="Who imports (for the audit log).")
 @pass_state
 def case_import(state: State, file: str, fmt: str | None, by: str) -> None:
@@ -315,8 +370,9 @@ def case_import(state: State, file: str, fmt: str | None, by: str) -> None:
         bar.__enter__()
 
     try:
-        numbers = import_cases(ws, text, fmt, source=file, by=by,
-                               progress=lambda n: bar.update(n), on_total=on_total)
+        numbers = import_cases(
+            ws, text, fmt, source=file, by=by, progress=lambda n: bar.update(n), on_total=on_total
+        )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -324,11 +380,17 @@ def case_import(state: State, file: str, fmt: str | None, by: str) -> None:
 
 
 @case.command("export")
-@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "csv"]), default="json", show_default=True)
-@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "yaml", "csv"]), default="json", show_default=True
+)
+@click.option(
+    "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+)
 @filter_options
 @pass_state
-def case_export(state: State, fmt: str, output: str | None, status, department, quarter, overdue) -> None:
+def case_export(
+    state: State, fmt: str, output: str | None, status, department, quarter, overdue
+) -> None:
     """Export cases as JSON, YAML or CSV (the shape that import reads)."""
     from .ledger import export_cases
     from .storage import atomic_write
@@ -353,11 +415,24 @@ def form() -> None:
 @click.argument("case_nos", nargs=-1, metavar="CASE...")
 @click.option("--all", "all_cases", is_flag=True, help="Every case (not signed off).")
 @click.option("--status", help="With --all: only cases in this status.")
-@click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx, html (comma-separated).")
+@click.option(
+    "--format",
+    "formats",
+    default="pdf,docx",
+    show_default=True,
+    help="pdf, docx, html (comma-separated).",
+)
 @click.option("--by", default="system", help="Who renders (for the audit log).")
 @pass_state
-def form_render(state: State, form_name: str, case_nos: tuple[str, ...], all_cases: bool,
-                status: str | None, formats: str, by: str) -> None:
+def form_render(
+    state: State,
+    form_name: str,
+    case_nos: tuple[str, ...],
+    all_cases: bool,
+    status: str | None,
+    formats: str,
+    by: str,
+) -> None:
     """(Re-)render FORM (e.g. record_card) for CASE... or --all."""
     from .cases import render_forms
     from .documents import parse_formats
@@ -374,12 +449,23 @@ def form_render(state: State, form_name: str, case_nos: tuple[str, ...], all_cas
     if all_cases:
         from .cases import CaseFilter, iter_cases
 
-        total = sum(1 for c in iter_cases(ws, CaseFilter(status=status)) if c["status"] not in ("signed_off", "archived"))
+        total = sum(
+            1
+            for c in iter_cases(ws, CaseFilter(status=status))
+            if c["status"] not in ("signed_off", "archived")
+        )
     else:
         total = len(set(case_nos))
     with progress_bar(state, f"rendering {form_name}", total) as bar:
-        docs = render_forms(ws, form_name, None if all_cases else case_nos, formats=fmts,
-                            status=status, by=by, progress=bar.update)
+        docs = render_forms(
+            ws,
+            form_name,
+            None if all_cases else case_nos,
+            formats=fmts,
+            status=status,
+            by=by,
+            progress=bar.update,
+        )
     emit(state, docs, "\n".join(str(ws.root / d["path"]) for d in docs) or "nothing to render")
 
 
@@ -395,8 +481,11 @@ def forms_check(state: State) -> None:
     from .formcheck import check_forms
 
     problems = check_forms(state.ws.forms_dir)
-    emit(state, {"ok": not problems, "problems": [str(p) for p in problems]},
-         "\n".join(str(p) for p in problems) or "all templates match their forms")
+    emit(
+        state,
+        {"ok": not problems, "problems": [str(p) for p in problems]},
+        "\n".join(str(p) for p in problems) or "all templates match their forms",
+    )
     if problems:
         sys.exit(1)
 

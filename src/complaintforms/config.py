@@ -154,7 +154,11 @@ def parse_config(raw: Any, path: Path) -> Config:
             raise r.fail(f"{key}.code", f"duplicate department code {code!r}")
         seen_codes.add(code)
         departments.append(
-            Department(code, r.text(item.get("name"), f"{key}.name"), r.text(item.get("head"), f"{key}.head"))
+            Department(
+                code,
+                r.text(item.get("name"), f"{key}.name"),
+                r.text(item.get("head"), f"{key}.head"),
+            )
         )
     if not departments:
         raise r.fail("departments", "at least one department is needed")
@@ -167,11 +171,16 @@ def parse_config(raw: Any, path: Path) -> Config:
         if dep not in seen_codes:
             raise r.fail(f"{key}.department", f"unknown department code {dep!r}")
         staff.append(
-            Staff(r.text(item.get("name"), f"{key}.name"), dep, r.text(item.get("title"), f"{key}.title", required=False))
+            Staff(
+                r.text(item.get("name"), f"{key}.name"),
+                dep,
+                r.text(item.get("title"), f"{key}.title", required=False),
+            )
         )
 
     categories = tuple(
-        r.text(c, f"categories[{i}]") for i, c in enumerate(r.list_(top.get("categories"), "categories"))
+        r.text(c, f"categories[{i}]")
+        for i, c in enumerate(r.list_(top.get("categories"), "categories"))
     )
     if not categories:
         raise r.fail("categories", "at least one category is needed")
@@ -217,7 +226,9 @@ def parse_config(raw: Any, path: Path) -> Config:
     return Config(
         path=path,
         org_name=r.text(org.get("name"), "organization.name"),
-        org_unit=r.text(org.get("unit"), "organization.unit", required=False, default="客户服务中心"),
+        org_unit=r.text(
+            org.get("unit"), "organization.unit", required=False, default="客户服务中心"
+        ),
         org_phone=r.text(org.get("phone"), "organization.phone", required=False),
         org_address=r.text(org.get("address"), "organization.address", required=False),
         numbering_pattern=pattern,
@@ -227,14 +238,22 @@ def parse_config(raw: Any, path: Path) -> Config:
         deadlines=deadlines,
         extra_holidays=r.dates(cal.get("extra_holidays"), "calendar.extra_holidays"),
         extra_workdays=r.dates(cal.get("extra_workdays"), "calendar.extra_workdays"),
-        retention_default_years=r.positive_int(retention.get("default_years"), "retention.default_years"),
+        retention_default_years=r.positive_int(
+            retention.get("default_years"), "retention.default_years"
+        ),
         retention_major_years=r.positive_int(retention.get("major_years"), "retention.major_years"),
         penalties=penalties,
-        font_serif=r.text(fonts.get("serif"), "fonts.serif", required=False, default="Noto Serif CJK SC"),
-        font_sans=r.text(fonts.get("sans"), "fonts.sans", required=False, default="Noto Sans CJK SC"),
+        font_serif=r.text(
+            fonts.get("serif"), "fonts.serif", required=False, default="Noto Serif CJK SC"
+        ),
+        font_sans=r.text(
+            fonts.get("sans"), "fonts.sans", required=False, default="Noto Sans CJK SC"
+        ),
         font_fallback=tuple(
             r.text(f, f"fonts.fallback[{i}]")
-            for i, f in enumerate(r.list_(fonts.get("fallback", ["Symbola"]), "fonts.fallback", required=False))
+            for i, f in enumerate(
+                r.list_(fonts.get("fallback", ["Symbola"]), "fonts.fallback", required=False)
+            )
         ),
         extra_fields=tuple(extra),
         form_overrides=overrides,

@@ -13,7 +13,8 @@ def case_text(case: dict, config: Config) -> str:
         f"{case['case_no']}  {label('status', case['status'])} ({case['status']})"
         + ("  逾期 OVERDUE" if case.get("overdue") else ""),
         f"  received  {display(case['received_at'])}  {label('channel', case['channel'])}"
-        + ("  补办记录" if case.get("late_entry") else "") + f"  recorded by {case['recorded_by']}",
+        + ("  补办记录" if case.get("late_entry") else "")
+        + f"  recorded by {case['recorded_by']}",
         f"  kind      {label('kind', case['kind'])}  severity {label('severity', case['severity'])}"
         f"  category {case.get('category') or '-'}",
         f"  from      {comp.get('name') or '(匿名)'}  {comp.get('phone') or ''}"
@@ -25,7 +26,9 @@ def case_text(case: dict, config: Config) -> str:
         lines.append(f"  demand    {case['demand']}")
     asg = case["assignment"]
     if asg.get("department"):
-        lines.append(f"  routed to {asg['department']} ({asg.get('handler') or '-'}), due {asg['due']}")
+        lines.append(
+            f"  routed to {asg['department']} ({asg.get('handler') or '-'}), due {asg['due']}"
+        )
     for doc in case.get("documents", []):
         lines.append(f"  document  {doc['form']} {doc['format']}  {doc['path']}")
     return "\n".join(lines)
@@ -36,17 +39,30 @@ def list_text(cases: list[dict]) -> str:
         return "no cases"
     rows = []
     for c in cases:
-        rows.append("  ".join([
-            c["case_no"], f"{c['status']:<11}", display(c["received_at"]), f"{c['kind']:<10}",
-            f"{c['channel']:<12}", f"{(c['assignment'].get('department') or '-'):<5}",
-            c["assignment"].get("due") or "-", "OVERDUE" if c.get("overdue") else "",
-        ]).rstrip())
+        rows.append(
+            "  ".join(
+                [
+                    c["case_no"],
+                    f"{c['status']:<11}",
+                    display(c["received_at"]),
+                    f"{c['kind']:<10}",
+                    f"{c['channel']:<12}",
+                    f"{(c['assignment'].get('department') or '-'):<5}",
+                    c["assignment"].get("due") or "-",
+                    "OVERDUE" if c.get("overdue") else "",
+                ]
+            ).rstrip()
+        )
     return "\n".join(rows)
 
 
 def history_text(events: list[dict]) -> str:
     lines = []
     for e in events:
-        changed = ", ".join(sorted((e.get("after") or {}).keys())) if e["action"] != "case.new" else "registered"
+        changed = (
+            ", ".join(sorted((e.get("after") or {}).keys()))
+            if e["action"] != "case.new"
+            else "registered"
+        )
         lines.append(f"#{e['seq']}  {display(e['at'])}  {e['by']}  {e['action']}  {changed}")
     return "\n".join(lines) or "no events"

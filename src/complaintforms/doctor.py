@@ -23,9 +23,19 @@ def check_fonts(ws: Workspace | None) -> list[Check]:
 
     families = cjk_fonts()
     if not families:
-        return [Check("cjk-font", False, "no font covers Simplified Chinese; PDFs would show empty boxes. "
-                      "Install fonts-noto-cjk (apt-get install fonts-noto-cjk)")]
-    checks = [Check("cjk-font", True, f"{len(families)} CJK font families, e.g. {', '.join(families[:3])}")]
+        return [
+            Check(
+                "cjk-font",
+                False,
+                "no font covers Simplified Chinese; PDFs would show empty boxes. "
+                "Install fonts-noto-cjk (apt-get install fonts-noto-cjk)",
+            )
+        ]
+    checks = [
+        Check(
+            "cjk-font", True, f"{len(families)} CJK font families, e.g. {', '.join(families[:3])}"
+        )
+    ]
     if ws is not None:
         try:
             wanted = (ws.config.font_serif, ws.config.font_sans, *ws.config.font_fallback)
@@ -33,11 +43,15 @@ def check_fonts(ws: Workspace | None) -> list[Check]:
             return checks  # reported by the config check
         installed = font_families()
         missing = [f for f in wanted if f not in installed]
-        checks.append(Check(
-            "configured-fonts", not missing,
-            f"not installed: {', '.join(missing)} (fonts in complaintforms.yaml)" if missing
-            else f"{', '.join(wanted)} installed",
-        ))
+        checks.append(
+            Check(
+                "configured-fonts",
+                not missing,
+                f"not installed: {', '.join(missing)} (fonts in complaintforms.yaml)"
+                if missing
+                else f"{', '.join(wanted)} installed",
+            )
+        )
     return checks
 
 
@@ -46,8 +60,12 @@ def check_subsetting() -> Check:
 
     if harfbuzz_subsetting():
         return Check("pdf-font-subsetting", True, "HarfBuzz subsetting (about 0.1 s a PDF)")
-    return Check("pdf-font-subsetting", False, "libharfbuzz-subset0 is missing: every PDF costs ~8 s "
-                 "of font subsetting. Install it (apt-get install libharfbuzz-subset0)")
+    return Check(
+        "pdf-font-subsetting",
+        False,
+        "libharfbuzz-subset0 is missing: every PDF costs ~8 s "
+        "of font subsetting. Install it (apt-get install libharfbuzz-subset0)",
+    )
 
 
 def check_templates(ws: Workspace) -> Check:
@@ -77,9 +95,15 @@ def check_database(ws: Workspace) -> Check:
     except ComplaintFormsError as exc:
         return Check("database", False, str(exc))
     if missing:
-        return Check("database", False, f"{len(missing)} indexed cases missing from their partitions, e.g. {missing[0]}")
+        return Check(
+            "database",
+            False,
+            f"{len(missing)} indexed cases missing from their partitions, e.g. {missing[0]}",
+        )
     if counted != len(index["cases"]):
-        return Check("database", False, f"{counted} stored cases but {len(index['cases'])} in the index")
+        return Check(
+            "database", False, f"{counted} stored cases but {len(index['cases'])} in the index"
+        )
     return Check("database", True, f"{counted} cases in {len(store.partitions())} partitions")
 
 
@@ -98,7 +122,13 @@ def run_doctor(ws: Workspace | None) -> list[Check]:
     checks = check_fonts(ws)
     checks.append(check_subsetting())
     if ws is None:
-        checks.append(Check("workspace", False, "not in a workspace; templates, database and audit log not checked"))
+        checks.append(
+            Check(
+                "workspace",
+                False,
+                "not in a workspace; templates, database and audit log not checked",
+            )
+        )
         return checks
     try:
         ws.config  # noqa: B018

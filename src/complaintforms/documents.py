@@ -44,7 +44,13 @@ def document_path(case: dict, form: str, serial: int, fmt: str) -> str:
 
 
 def render_for_case(
-    ws, txn: Transaction, case: dict, form: str, formats: Iterable[str], *, at: str,
+    ws,
+    txn: Transaction,
+    case: dict,
+    form: str,
+    formats: Iterable[str],
+    *,
+    at: str,
     renderers: RendererSet | None = None,
 ) -> list[dict]:
     """Render `form` for `case` in each format; return the `documents` entries."""
@@ -60,14 +66,16 @@ def render_for_case(
         write_file_synced(tmp, data)
         rel = document_path(case, spec.name, serial, fmt)
         txn.add_file(tmp, rel)
-        entries.append({
-            "form": spec.name,
-            "format": fmt,
-            "path": f"records/{rel}",
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "generated_at": at,
-            "serial": serial,
-        })
+        entries.append(
+            {
+                "form": spec.name,
+                "format": fmt,
+                "path": f"records/{rel}",
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "generated_at": at,
+                "serial": serial,
+            }
+        )
     return entries
 
 
@@ -79,7 +87,9 @@ def parse_formats(value: str | Iterable[str]) -> tuple[str, ...]:
     for item in items:
         item = item.strip().lower()
         if item not in FORMATS:
-            raise ValidationError(f"--format: unknown format {item!r}; formats: {', '.join(FORMATS)}")
+            raise ValidationError(
+                f"--format: unknown format {item!r}; formats: {', '.join(FORMATS)}"
+            )
         if item not in out:
             out.append(item)
     if not out:

@@ -11,7 +11,17 @@ from pathlib import Path
 from .forms import FORMS, HTML_ONLY_FIELDS, FormSpec
 
 # Characters a Chinese IME or Word's autocorrect puts where a template tag needs ASCII.
-LOOKALIKES = {"｛": "{", "｝": "}", "％": "%", "“": '"', "”": '"', "‘": "'", "’": "'", "（": "(", "）": ")"}
+LOOKALIKES = {
+    "｛": "{",
+    "｝": "}",
+    "％": "%",
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+    "（": "(",
+    "）": ")",
+}
 _TAG = re.compile(r"[{｛][{%％｛](.*?)[}%％｝][}｝]", re.S)
 _HALF_TAG = re.compile(r"[{｛][{%％｛]|[}%％｝][}｝]")
 
@@ -72,9 +82,18 @@ def check_docx_typography(path: Path, label: str) -> list[Problem]:
             bad = sorted({c for c in tag.group(0) if c in LOOKALIKES})
             if bad:
                 shown = ", ".join(f"{c} (use {LOOKALIKES[c]})" for c in bad)
-                problems.append(Problem(label, f"{part} paragraph {number}: tag {tag.group(0)[:40]!r} has {shown}"))
+                problems.append(
+                    Problem(
+                        label, f"{part} paragraph {number}: tag {tag.group(0)[:40]!r} has {shown}"
+                    )
+                )
         if not _TAG.search(text) and _HALF_TAG.search(text) and any(c in text for c in "｛｝％"):
-            problems.append(Problem(label, f"{part} paragraph {number}: a tag typed with full-width characters: {text[:40]!r}"))
+            problems.append(
+                Problem(
+                    label,
+                    f"{part} paragraph {number}: a tag typed with full-width characters: {text[:40]!r}",
+                )
+            )
     return problems
 
 
@@ -100,7 +119,9 @@ def check_form(forms_dir: Path, spec: FormSpec) -> list[Problem]:
             found["html"] = html_variables(forms_dir, html_name) - set(HTML_ONLY_FIELDS)
         except TemplateError as exc:
             line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-            problems.append(Problem(f"forms/{html_name}{line}", f"template error: {exc.message or exc}"))
+            problems.append(
+                Problem(f"forms/{html_name}{line}", f"template error: {exc.message or exc}")
+            )
     docx_path = forms_dir / docx_name
     if not docx_path.is_file():
         problems.append(Problem(f"forms/{docx_name}", "missing"))
@@ -112,7 +133,9 @@ def check_form(forms_dir: Path, spec: FormSpec) -> list[Problem]:
                 found["docx"] = docx_variables(docx_path)
             except TemplateError as exc:
                 line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-                problems.append(Problem(f"forms/{docx_name}{line}", f"template error: {exc.message or exc}"))
+                problems.append(
+                    Problem(f"forms/{docx_name}{line}", f"template error: {exc.message or exc}")
+                )
             except (zipfile.BadZipFile, KeyError, ValueError) as exc:
                 problems.append(Problem(f"forms/{docx_name}", f"not a Word document: {exc}"))
     for fmt, names in found.items():
@@ -120,7 +143,9 @@ def check_form(forms_dir: Path, spec: FormSpec) -> list[Problem]:
         unknown = sorted(names - expected)
         unused = sorted(expected - names)
         if unknown:
-            problems.append(Problem(label, f"uses fields the form does not have: {', '.join(unknown)}"))
+            problems.append(
+                Problem(label, f"uses fields the form does not have: {', '.join(unknown)}")
+            )
         if unused:
             problems.append(Problem(label, f"does not show the form's fields: {', '.join(unused)}"))
     return problems

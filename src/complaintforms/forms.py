@@ -34,8 +34,12 @@ class FormSpec:
         if not over:
             return self
         return FormSpec(
-            self.name, over.get("code", self.code), over.get("version", self.version), self.title,
-            self.fields, self.leaves_centre,
+            self.name,
+            over.get("code", self.code),
+            over.get("version", self.version),
+            self.title,
+            self.fields,
+            self.leaves_centre,
         )
 
 
@@ -45,9 +49,21 @@ FORMS: dict[str, FormSpec] = {
         code="KF-01",
         version="1.0",
         title="顾客投诉记录卡",
-        fields=COMMON_FIELDS + (
-            "complainant", "received_at", "channel", "kind", "target", "category", "severity",
-            "content", "demand", "recorded_by", "late_entry", "extra", "decision",
+        fields=COMMON_FIELDS
+        + (
+            "complainant",
+            "received_at",
+            "channel",
+            "kind",
+            "target",
+            "category",
+            "severity",
+            "content",
+            "demand",
+            "recorded_by",
+            "late_entry",
+            "extra",
+            "decision",
         ),
         leaves_centre=False,
     ),
@@ -100,22 +116,35 @@ def target_text(case: dict, config: Config) -> str:
     return " ".join(parts)
 
 
-def build_context(spec: FormSpec, case: dict, config: Config, *, qr: str, serial: int, generated_at: str) -> dict:
+def build_context(
+    spec: FormSpec, case: dict, config: Config, *, qr: str, serial: int, generated_at: str
+) -> dict:
     """The values a form is filled with; the renderer turns `qr` (the payload) into an image."""
     decision = case["decision"]
     assignment = case["assignment"]
     dep = config.department(assignment["department"]) if assignment.get("department") else None
     ctx = {
         "org": {
-            "name": config.org_name, "unit": config.org_unit,
-            "phone": config.org_phone, "address": config.org_address,
+            "name": config.org_name,
+            "unit": config.org_unit,
+            "phone": config.org_phone,
+            "address": config.org_address,
         },
-        "form": {"code": spec.code, "version": spec.version, "title": spec.title, "name": spec.name},
+        "form": {
+            "code": spec.code,
+            "version": spec.version,
+            "title": spec.title,
+            "name": spec.name,
+        },
         "case_no": case["case_no"],
         "qr": qr,
         "serial": f"{serial:06d}",
         "generated_at": display(generated_at),
-        "fonts": {"serif": config.font_serif, "sans": config.font_sans, "fallback": list(config.font_fallback)},
+        "fonts": {
+            "serif": config.font_serif,
+            "sans": config.font_sans,
+            "fallback": list(config.font_fallback),
+        },
         "complainant": complainant_view(case, masked=spec.leaves_centre),
         "received_at": display(case["received_at"]),
         "channel": label("channel", case["channel"]),
@@ -128,7 +157,8 @@ def build_context(spec: FormSpec, case: dict, config: Config, *, qr: str, serial
         "recorded_by": case.get("recorded_by") or "",
         "late_entry": bool(case.get("late_entry")),
         "extra": [
-            {"label": f.label, "value": case.get("extra", {}).get(f.key, "")} for f in config.extra_fields
+            {"label": f.label, "value": case.get("extra", {}).get(f.key, "")}
+            for f in config.extra_fields
         ],
         "decision": {
             "accepted": {True: "受理", False: "不受理", None: ""}[decision.get("accepted")],

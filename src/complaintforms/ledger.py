@@ -17,7 +17,8 @@ from typing import Any
 from . import model, workflow
 from .cases import CaseFilter, case_number, iter_cases, number_regex, seq_counter, work_calendar
 from .errors import RecordError, ValidationError
-from .timeutil import iso, now as clock_now, parse_date, parse_time
+from .timeutil import iso, parse_date, parse_time
+from .timeutil import now as clock_now
 from .workspace import Workspace
 
 FORMATS = ("json", "yaml", "csv")
@@ -37,7 +38,9 @@ def detect_format(path: str, fmt: str | None) -> str:
     elif path.lower().endswith(".json"):
         fmt = "json"
     else:
-        raise ValidationError(f"{path}: cannot tell the format from the name; give --format json|yaml|csv")
+        raise ValidationError(
+            f"{path}: cannot tell the format from the name; give --format json|yaml|csv"
+        )
     if fmt not in FORMATS:
         raise ValidationError(f"--format: {fmt!r}; formats: {', '.join(FORMATS)}")
     return fmt
@@ -52,7 +55,9 @@ def read_records(text: str, fmt: str, source: str) -> list[tuple[str, Any]]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValidationError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+            raise ValidationError(
+                f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+            ) from None
     else:
         import yaml
 
@@ -61,7 +66,9 @@ def read_records(text: str, fmt: str, source: str) -> list[tuple[str, Any]]:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark else ""
-            raise ValidationError(f"{source}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+            raise ValidationError(
+                f"{source}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+            ) from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
@@ -106,7 +113,11 @@ def flatten(case: dict) -> dict[str, Any]:
             row[key] = json.dumps(value, ensure_ascii=False) if value else ""
         elif isinstance(value, dict):
             for sub, subval in value.items():
-                row[f"{key}.{sub}"] = json.dumps(subval, ensure_ascii=False) if isinstance(subval, dict | list) else subval
+                row[f"{key}.{sub}"] = (
+                    json.dumps(subval, ensure_ascii=False)
+                    if isinstance(subval, dict | list)
+                    else subval
+                )
         else:
             row[key] = value
     return {k: ("" if v is None else v) for k, v in row.items()}
@@ -137,7 +148,10 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
     status = rec.pop("status", None)
     case_no = model.text(rec.pop("case_no", None), "case_no", limit=60)
     reopens = rec.pop("reopens", None) or []
-    sections = {name: _section(rec, name) for name in ("decision", "assignment", "handling", "callback", "closure", "signoff")}
+    sections = {
+        name: _section(rec, name)
+        for name in ("decision", "assignment", "handling", "callback", "closure", "signoff")
+    }
     for name in sections:
         rec.pop(name, None)
     case = model.parse_registration(rec, config, now=now)
@@ -146,46 +160,76 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
     dec, asg = sections["decision"], sections["assignment"]
     if model.boolean(dec.get("accepted"), "decision.accepted", None) is True:
         case = workflow.accept(
-            case, config, cal, at=_at(dec.get("at"), "decision.at", now), by=dec.get("by"),
-            department=asg.get("department"), handler=asg.get("handler"),
+            case,
+            config,
+            cal,
+            at=_at(dec.get("at"), "decision.at", now),
+            by=dec.get("by"),
+            department=asg.get("department"),
+            handler=asg.get("handler"),
             special=bool(model.boolean(asg.get("special"), "assignment.special")),
             validity=dec.get("validity"),
             due=parse_date(asg["due"], "assignment.due") if asg.get("due") else None,
         )
     elif model.boolean(dec.get("accepted"), "decision.accepted", None) is False:
         case = workflow.reject(
-            case, at=_at(dec.get("at"), "decision.at", now), by=dec.get("by"),
-            reason=dec.get("reason"), validity=dec.get("validity"),
+            case,
+            at=_at(dec.get("at"), "decision.at", now),
+            by=dec.get("by"),
+            reason=dec.get("reason"),
+            validity=dec.get("validity"),
         )
     elif any(v is not None for s in sections.values() for v in s.values() if s is not asg):
-        raise ValidationError("decision.accepted: later steps are recorded but the case was never accepted")
+        raise ValidationError(
+            "decision.accepted: later steps are recorded but the case was never accepted"
+        )
 
     def handle_round(handling: dict, callback: dict, closure: dict, prefix: str) -> None:
         nonlocal case
         if handling.get("resolved_at"):
             case = workflow.record_return(
-                case, at=_at(handling["resolved_at"], f"{prefix}handling.resolved_at", now),
+                case,
+                at=_at(handling["resolved_at"], f"{prefix}handling.resolved_at", now),
                 by=handling.get("recorded_by") or handling.get("approved_by"),
-                findings=handling.get("findings"), cause=handling.get("cause"),
-                responsible=handling.get("responsible"), plan=handling.get("plan"),
-                approved_by=handling.get("approved_by"), result=handling.get("result"),
-                customer_signed=bool(model.boolean(handling.get("customer_signed"), f"{prefix}handling.customer_signed")),
-                approved_at=_at(handling["approved_at"], f"{prefix}handling.approved_at", now) if handling.get("approved_at") else None,
-                notified_at=_at(handling["notified_at"], f"{prefix}handling.notified_at", now) if handling.get("notified_at") else None,
+                findings=handling.get("findings"),
+                cause=handling.get("cause"),
+                responsible=handling.get("responsible"),
+                plan=handling.get("plan"),
+                approved_by=handling.get("approved_by"),
+                result=handling.get("result"),
+                customer_signed=bool(
+                    model.boolean(
+                        handling.get("customer_signed"), f"{prefix}handling.customer_signed"
+                    )
+                ),
+                approved_at=_at(handling["approved_at"], f"{prefix}handling.approved_at", now)
+                if handling.get("approved_at")
+                else None,
+                notified_at=_at(handling["notified_at"], f"{prefix}handling.notified_at", now)
+                if handling.get("notified_at")
+                else None,
             )
         if callback.get("at"):
             case = workflow.callback(
-                case, at=_at(callback["at"], f"{prefix}callback.at", now), by=callback.get("by"),
-                satisfaction=callback.get("satisfaction"), note=callback.get("note"),
+                case,
+                at=_at(callback["at"], f"{prefix}callback.at", now),
+                by=callback.get("by"),
+                satisfaction=callback.get("satisfaction"),
+                note=callback.get("note"),
             )
         if closure.get("at"):
             penalty = closure.get("penalty") or {}
             if isinstance(penalty, str):
                 penalty = json.loads(penalty)
             case = workflow.close(
-                case, config, at=_at(closure["at"], f"{prefix}closure.at", now), by=closure.get("by"),
-                summary=closure.get("summary"), cause=closure.get("cause"),
-                penalty=penalty.get("type"), penalty_person=penalty.get("person"),
+                case,
+                config,
+                at=_at(closure["at"], f"{prefix}closure.at", now),
+                by=closure.get("by"),
+                summary=closure.get("summary"),
+                cause=closure.get("cause"),
+                penalty=penalty.get("type"),
+                penalty_person=penalty.get("person"),
             )
 
     if not isinstance(reopens, list):
@@ -193,11 +237,27 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
     for i, past in enumerate(reopens):
         if not isinstance(past, dict):
             raise ValidationError(f"reopens[{i}]: must be a mapping")
-        handle_round(past.get("handling") or {}, past.get("callback") or {}, past.get("closure") or {}, f"reopens[{i}].")
-        case = workflow.reopen(case, config, cal, at=_at(past.get("at"), f"reopens[{i}].at", now), by=past.get("by"), reason=past.get("reason"))
+        handle_round(
+            past.get("handling") or {},
+            past.get("callback") or {},
+            past.get("closure") or {},
+            f"reopens[{i}].",
+        )
+        case = workflow.reopen(
+            case,
+            config,
+            cal,
+            at=_at(past.get("at"), f"reopens[{i}].at", now),
+            by=past.get("by"),
+            reason=past.get("reason"),
+        )
     handle_round(sections["handling"], sections["callback"], sections["closure"], "")
     if sections["signoff"].get("at"):
-        case = workflow.signoff(case, at=_at(sections["signoff"]["at"], "signoff.at", now), by=sections["signoff"].get("by"))
+        case = workflow.signoff(
+            case,
+            at=_at(sections["signoff"]["at"], "signoff.at", now),
+            by=sections["signoff"].get("by"),
+        )
     if status is not None and status != case["status"]:
         raise ValidationError(
             f"status: the record says {status!r} but its steps lead to {case['status']!r}"
@@ -206,8 +266,14 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
 
 
 def import_cases(
-    ws: Workspace, text: str, fmt: str, *, source: str, by: str,
-    progress: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None,
+    ws: Workspace,
+    text: str,
+    fmt: str,
+    *,
+    source: str,
+    by: str,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> list[str]:
     """Import every record or none. Returns the case numbers in order."""
     config = ws.config
@@ -221,17 +287,21 @@ def import_cases(
         seen: set[str] = set()
         for where, rec in records:
             try:
-                case = replay(dict(rec) if isinstance(rec, dict) else rec, ws, cal, now) if isinstance(rec, dict) else None
-                if case is None:
+                if not isinstance(rec, dict):
                     raise ValidationError("a case must be a mapping of fields")
+                case = replay(dict(rec), ws, cal, now)
                 counter = seq_counter(case)
                 if case["case_no"] == "(new)":
-                    case["case_no"] = case_number(config.numbering_pattern, int(counter), txn.next_seq(counter))
+                    case["case_no"] = case_number(
+                        config.numbering_pattern, int(counter), txn.next_seq(counter)
+                    )
                 else:
                     if txn.exists(case["case_no"]) or case["case_no"] in seen:
                         raise ValidationError(f"case_no: {case['case_no']} already exists")
                     if any(c in case["case_no"] for c in "/\\|") or case["case_no"] in (".", ".."):
-                        raise ValidationError(f"case_no: {case['case_no']!r} is not a usable number")
+                        raise ValidationError(
+                            f"case_no: {case['case_no']!r} is not a usable number"
+                        )
                     m = regex.match(case["case_no"])
                     if m:
                         year = m.groupdict().get("year") or counter

@@ -26,8 +26,16 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "decision": ("accepted", "by", "at", "reason", "validity"),
     "assignment": ("department", "handler", "due", "special"),
     "handling": (
-        "findings", "cause", "responsible", "plan", "approved_by", "approved_at",
-        "notified_at", "result", "customer_signed", "resolved_at",
+        "findings",
+        "cause",
+        "responsible",
+        "plan",
+        "approved_by",
+        "approved_at",
+        "notified_at",
+        "result",
+        "customer_signed",
+        "resolved_at",
     ),
     "callback": ("at", "by", "satisfaction", "note"),
     "closure": ("at", "by", "summary", "cause", "penalty"),
@@ -36,12 +44,34 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 }
 
 REGISTRATION_KEYS = {
-    "kind", "channel", "received_at", "recorded_by", "late_entry", "complainant", "target",
-    "category", "severity", "content", "demand", "extra",
+    "kind",
+    "channel",
+    "received_at",
+    "recorded_by",
+    "late_entry",
+    "complainant",
+    "target",
+    "category",
+    "severity",
+    "content",
+    "demand",
+    "extra",
 }
 LIFECYCLE_KEYS = {
-    "case_no", "status", "recorded_at", "decision", "assignment", "handling", "callback",
-    "closure", "signoff", "archive", "documents", "attachments", "overdue", "reopens",
+    "case_no",
+    "status",
+    "recorded_at",
+    "decision",
+    "assignment",
+    "handling",
+    "callback",
+    "closure",
+    "signoff",
+    "archive",
+    "documents",
+    "attachments",
+    "overdue",
+    "reopens",
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -50,12 +80,20 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,24}$")
 
 def blank_case() -> dict:
     case: dict[str, Any] = {
-        "case_no": None, "status": None, "kind": None, "channel": None, "received_at": None,
-        "recorded_at": None, "recorded_by": None, "late_entry": False,
+        "case_no": None,
+        "status": None,
+        "kind": None,
+        "channel": None,
+        "received_at": None,
+        "recorded_at": None,
+        "recorded_by": None,
+        "late_entry": False,
     }
     for section, keys in SECTIONS.items():
         case[section] = dict.fromkeys(keys)
-    case.update({"category": None, "severity": "general", "content": None, "demand": None, "extra": {}})
+    case.update(
+        {"category": None, "severity": "general", "content": None, "demand": None, "extra": {}}
+    )
     case["complainant"].update(anonymous=False, confidential=False)
     case["target"]["type"] = "company"
     case.update({"documents": [], "attachments": [], "reopens": []})
@@ -150,7 +188,11 @@ def parse_registration(
     allowed = REGISTRATION_KEYS | (LIFECYCLE_KEYS if allow_lifecycle else set())
     unknown = sorted(set(data) - allowed)
     if unknown:
-        hint = " (later steps are recorded with their own commands, or by case import)" if unknown[0] in LIFECYCLE_KEYS else ""
+        hint = (
+            " (later steps are recorded with their own commands, or by case import)"
+            if unknown[0] in LIFECYCLE_KEYS
+            else ""
+        )
         raise ValidationError(f"unknown field {unknown[0]!r}{hint}")
 
     case = blank_case()
@@ -161,8 +203,12 @@ def parse_registration(
     received = parse_time(data.get("received_at") or now, "received_at", reference=now)
     case["received_at"] = iso(received)
     case["recorded_at"] = iso(now)
-    case["recorded_by"] = text(data.get("recorded_by"), "recorded_by", required=True, limit=MAX_NAME)
-    case["late_entry"] = bool(boolean(data.get("late_entry"), "late_entry")) or received.date() < now.date()
+    case["recorded_by"] = text(
+        data.get("recorded_by"), "recorded_by", required=True, limit=MAX_NAME
+    )
+    case["late_entry"] = (
+        bool(boolean(data.get("late_entry"), "late_entry")) or received.date() < now.date()
+    )
 
     comp = mapping(data.get("complainant"), "complainant", SECTIONS["complainant"])
     anonymous = boolean(comp.get("anonymous"), "complainant.anonymous")
@@ -180,14 +226,20 @@ def parse_registration(
     if ttype == "staff":
         target["staff"] = staff_name(config, tgt.get("staff"), "target.staff")
         target["department"] = config.staff_member(target["staff"]).department
-        if tgt.get("department") and department_code(config, tgt["department"], "target.department") != target["department"]:
+        if (
+            tgt.get("department")
+            and department_code(config, tgt["department"], "target.department")
+            != target["department"]
+        ):
             raise ValidationError(
                 f"target.department: {target['staff']} belongs to {target['department']}, not {tgt['department']}"
             )
     elif ttype == "department":
         target["department"] = department_code(config, tgt.get("department"), "target.department")
     elif tgt.get("department") or tgt.get("staff"):
-        raise ValidationError("target: a complaint against the company names no department or staff member")
+        raise ValidationError(
+            "target: a complaint against the company names no department or staff member"
+        )
     case["target"] = target
 
     case["category"] = category(config, data.get("category"))
@@ -197,7 +249,9 @@ def parse_registration(
 
     extra_keys = {f.key for f in config.extra_fields}
     extra = mapping(data.get("extra"), "extra", extra_keys)
-    case["extra"] = {k: text(v, f"extra.{k}", limit=MAX_NAME) for k, v in extra.items() if v not in (None, "")}
+    case["extra"] = {
+        k: text(v, f"extra.{k}", limit=MAX_NAME) for k, v in extra.items() if v not in (None, "")
+    }
     case["status"] = "registered"
     return case
 

@@ -74,7 +74,9 @@ def font_families(pattern: str = ":") -> tuple[str, ...]:
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ()
-    return tuple(sorted({f.strip() for line in out.splitlines() for f in line.split(",") if f.strip()}))
+    return tuple(
+        sorted({f.strip() for line in out.splitlines() for f in line.split(",") if f.strip()})
+    )
 
 
 def cjk_fonts() -> tuple[str, ...]:
@@ -201,7 +203,9 @@ class DocxRenderer:
             if "qr" in ctx:
                 from .qrcode import png_bytes
 
-                ctx["qr"] = InlineImage(template, io.BytesIO(png_bytes(context["qr"])), width=Mm(24))
+                ctx["qr"] = InlineImage(
+                    template, io.BytesIO(png_bytes(context["qr"])), width=Mm(24)
+                )
             template.render(ctx, jinja_env=jinja_env(), autoescape=True)
             buf = io.BytesIO()
             template.save(buf)

@@ -316,7 +316,9 @@ class CaseStore:
                     if event.get("prev") != prev_hash:
                         problems.append(f"{where}: chain broken (prev hash does not match)")
                     if event_hash(event) != event.get("hash"):
-                        problems.append(f"{where}: event {event.get('seq')} was altered (hash mismatch)")
+                        problems.append(
+                            f"{where}: event {event.get('seq')} was altered (hash mismatch)"
+                        )
                     prev_hash, prev_seq = event.get("hash", ""), event.get("seq", prev_seq + 1)
         head = self.read_index().get("audit", {})
         if head.get("seq", 0) != prev_seq or head.get("hash", GENESIS) != prev_hash:
@@ -452,7 +454,17 @@ class Transaction:
         """A file already written (and fsynced) under records/.tmp, moved into place on commit."""
         self._moves.append((str(tmp.relative_to(self.records)), final_rel))
 
-    def log(self, action: str, by: str, case_no: str | None, *, at: str, before: Any = None, after: Any = None, **extra: Any) -> dict:
+    def log(
+        self,
+        action: str,
+        by: str,
+        case_no: str | None,
+        *,
+        at: str,
+        before: Any = None,
+        after: Any = None,
+        **extra: Any,
+    ) -> dict:
         head = self.index["audit"]
         event = {
             "seq": head["seq"] + 1,

@@ -66,5 +66,7 @@ def _official_is_workday(day: dt.date) -> bool | None:
         return None
 
 
-def calendar_from(extra_holidays: Iterable[dt.date], extra_workdays: Iterable[dt.date]) -> WorkCalendar:
+def calendar_from(
+    extra_holidays: Iterable[dt.date], extra_workdays: Iterable[dt.date]
+) -> WorkCalendar:
     return WorkCalendar(frozenset(extra_holidays), frozenset(extra_workdays))

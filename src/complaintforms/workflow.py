@@ -81,15 +81,27 @@ def _by(value: Any) -> str:
     return model.text(value, "--by", required=True, limit=model.MAX_NAME)
 
 
-def due_date(case: dict, config: Config, cal: WorkCalendar, start: dt.date, special: bool) -> dt.date:
+def due_date(
+    case: dict, config: Config, cal: WorkCalendar, start: dt.date, special: bool
+) -> dt.date:
     limit = config.deadlines["special" if special else case["kind"]]
     return cal.add_workdays(start, limit)
 
 
 def accept(
-    case: dict, config: Config, cal: WorkCalendar, *, at: dt.datetime, by: str, department: str,
-    handler: str | None = None, special: bool = False, severity: str | None = None,
-    category: str | None = None, validity: str | None = None, due: dt.date | None = None,
+    case: dict,
+    config: Config,
+    cal: WorkCalendar,
+    *,
+    at: dt.datetime,
+    by: str,
+    department: str,
+    handler: str | None = None,
+    special: bool = False,
+    severity: str | None = None,
+    category: str | None = None,
+    validity: str | None = None,
+    due: dt.date | None = None,
 ) -> dict:
     new_status = next_state(case, "accept")
     _check_time(case, at)
@@ -108,7 +120,10 @@ def accept(
         new["category"] = model.category(config, category, "--category")
     received = from_iso(case["received_at"]).date()
     new["decision"] = {
-        "accepted": True, "by": _by(by), "at": iso(at), "reason": None,
+        "accepted": True,
+        "by": _by(by),
+        "at": iso(at),
+        "reason": None,
         "validity": parse_enum("validity", validity, "--validity") if validity else None,
     }
     new["assignment"] = {
@@ -128,7 +143,9 @@ def reject(
     _check_time(case, at)
     new = model.copy_case(case)
     new["decision"] = {
-        "accepted": False, "by": _by(by), "at": iso(at),
+        "accepted": False,
+        "by": _by(by),
+        "at": iso(at),
         "reason": model.text(reason, "--reason", required=True),
         "validity": parse_enum("validity", validity, "--validity") if validity else None,
     }
@@ -137,23 +154,37 @@ def reject(
 
 
 def record_return(
-    case: dict, *, at: dt.datetime, by: str, findings: str, cause: str | None, responsible: str | None,
-    plan: str, approved_by: str, result: str, customer_signed: bool,
-    approved_at: dt.datetime | None = None, notified_at: dt.datetime | None = None,
+    case: dict,
+    *,
+    at: dt.datetime,
+    by: str,
+    findings: str,
+    cause: str | None,
+    responsible: str | None,
+    plan: str,
+    approved_by: str,
+    result: str,
+    customer_signed: bool,
+    approved_at: dt.datetime | None = None,
+    notified_at: dt.datetime | None = None,
 ) -> dict:
     new_status = next_state(case, "return")
     _check_time(case, at)
     accepted_at = from_iso(case["decision"]["at"])
     for name, value in (("--approved-at", approved_at), ("--notified-at", notified_at)):
         if value is not None and not (accepted_at <= value <= at):
-            raise ValidationError(f"{case['case_no']}: {name} must lie between acceptance and the return")
+            raise ValidationError(
+                f"{case['case_no']}: {name} must lie between acceptance and the return"
+            )
     new = model.copy_case(case)
     new["handling"] = {
         "findings": model.text(findings, "--findings", required=True, limit=model.MAX_CONTENT),
         "cause": model.text(cause, "--cause"),
         "responsible": model.text(responsible, "--responsible", limit=model.MAX_NAME),
         "plan": model.text(plan, "--plan", required=True),
-        "approved_by": model.text(approved_by, "--approved-by", required=True, limit=model.MAX_NAME),
+        "approved_by": model.text(
+            approved_by, "--approved-by", required=True, limit=model.MAX_NAME
+        ),
         "approved_at": iso(approved_at),
         "notified_at": iso(notified_at),
         "result": model.text(result, "--result", required=True),
@@ -165,12 +196,15 @@ def record_return(
     return new
 
 
-def callback(case: dict, *, at: dt.datetime, by: str, satisfaction: str, note: str | None = None) -> dict:
+def callback(
+    case: dict, *, at: dt.datetime, by: str, satisfaction: str, note: str | None = None
+) -> dict:
     new_status = next_state(case, "callback")
     _check_time(case, at)
     new = model.copy_case(case)
     new["callback"] = {
-        "at": iso(at), "by": _by(by),
+        "at": iso(at),
+        "by": _by(by),
         "satisfaction": parse_enum("satisfaction", satisfaction, "--satisfaction"),
         "note": model.text(note, "--note"),
     }
@@ -178,26 +212,45 @@ def callback(case: dict, *, at: dt.datetime, by: str, satisfaction: str, note: s
     return new
 
 
-def reopen(case: dict, config: Config, cal: WorkCalendar, *, at: dt.datetime, by: str, reason: str) -> dict:
+def reopen(
+    case: dict, config: Config, cal: WorkCalendar, *, at: dt.datetime, by: str, reason: str
+) -> dict:
     new_status = next_state(case, "reopen")
     _check_time(case, at)
     new = model.copy_case(case)
-    new["reopens"] = [*case.get("reopens", []), {
-        "at": iso(at), "by": _by(by), "reason": model.text(reason, "--reason", required=True),
-        "handling": case["handling"], "callback": case["callback"], "closure": case["closure"],
-        "due": case["assignment"]["due"],
-    }]
+    new["reopens"] = [
+        *case.get("reopens", []),
+        {
+            "at": iso(at),
+            "by": _by(by),
+            "reason": model.text(reason, "--reason", required=True),
+            "handling": case["handling"],
+            "callback": case["callback"],
+            "closure": case["closure"],
+            "due": case["assignment"]["due"],
+        },
+    ]
     new["handling"] = dict.fromkeys(model.SECTIONS["handling"])
     new["callback"] = dict.fromkeys(model.SECTIONS["callback"])
     new["closure"] = dict.fromkeys(model.SECTIONS["closure"])
-    new["assignment"]["due"] = due_date(case, config, cal, at.date(), case["assignment"]["special"]).isoformat()
+    new["assignment"]["due"] = due_date(
+        case, config, cal, at.date(), case["assignment"]["special"]
+    ).isoformat()
     new["status"] = new_status
     return new
 
 
 def close(
-    case: dict, config: Config, *, at: dt.datetime, by: str, summary: str, cause: str | None = None,
-    penalty: str | None = None, penalty_person: str | None = None, validity: str | None = None,
+    case: dict,
+    config: Config,
+    *,
+    at: dt.datetime,
+    by: str,
+    summary: str,
+    cause: str | None = None,
+    penalty: str | None = None,
+    penalty_person: str | None = None,
+    validity: str | None = None,
 ) -> dict:
     new_status = next_state(case, "close")
     _check_time(case, at)
@@ -207,14 +260,19 @@ def close(
         code = parse_enum("penalty", penalty, "--penalty")
         penalty_rec = {
             "type": code,
-            "person": model.text(penalty_person, "--penalty-person", required=True, limit=model.MAX_NAME),
+            "person": model.text(
+                penalty_person, "--penalty-person", required=True, limit=model.MAX_NAME
+            ),
             "amount": config.penalties[code],
         }
     elif penalty_person:
         raise ValidationError("--penalty-person needs --penalty")
     new["closure"] = {
-        "at": iso(at), "by": _by(by), "summary": model.text(summary, "--summary", required=True),
-        "cause": model.text(cause, "--cause"), "penalty": penalty_rec,
+        "at": iso(at),
+        "by": _by(by),
+        "summary": model.text(summary, "--summary", required=True),
+        "cause": model.text(cause, "--cause"),
+        "penalty": penalty_rec,
     }
     if validity:
         new["decision"]["validity"] = parse_enum("validity", validity, "--validity")
