@@ -8,9 +8,13 @@ transaction's commit, so a failed render or a killed process leaves nothing half
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from .errors import ComplaintFormsError, RenderError
 from .forms import build_context, get_form
 from .qrcode import make_ref
 from .render import FORMATS, Renderer, renderer_for
@@ -38,6 +42,56 @@ def render_bytes(renderer: Renderer, spec, context: dict) -> bytes:
     return renderer.to_bytes(spec, context)
 
 
+def render_all(
+    renderers: RendererSet, spec, context: dict, formats: tuple[str, ...]
+) -> dict[str, bytes]:
+    """Render one document in several formats.
+
+    The PDF (WeasyPrint) and the docx (docxtpl) share nothing, so with a PDF and another
+    format the others are rendered in a forked child on the second core while this process
+    renders the PDF: it saves docxtpl's import and the docx render (~0.15 s) on `case new`.
+    Only in a single-threaded process, where fork is safe.
+    """
+    others = [f for f in formats if f != "pdf"]
+    if (
+        "pdf" not in formats
+        or not others
+        or not hasattr(os, "fork")
+        or threading.active_count() > 1
+    ):
+        return {f: render_bytes(renderers.get(f), spec, context) for f in formats}
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: render the other formats, send them back, leave at once
+        os.close(read_fd)
+        try:
+            try:
+                payload = pickle.dumps(
+                    ("ok", {f: render_bytes(renderers.get(f), spec, context) for f in others})
+                )
+            except ComplaintFormsError as exc:
+                payload = pickle.dumps(("refused", str(exc)))
+            except BaseException as exc:  # noqa: BLE001 - reported by the parent
+                payload = pickle.dumps(("failed", f"{type(exc).__name__}: {exc}"))
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(payload)
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        pdf = render_bytes(renderers.get("pdf"), spec, context)
+    finally:
+        with os.fdopen(read_fd, "rb") as pipe:
+            raw = pipe.read()
+        os.waitpid(pid, 0)
+    if not raw:
+        raise RenderError(f"{spec.title}: the docx renderer stopped unexpectedly")
+    status, value = pickle.loads(raw)
+    if status != "ok":
+        raise RenderError(value) if status == "refused" else RuntimeError(value)
+    return {f: pdf if f == "pdf" else value[f] for f in formats}
+
+
 def document_path(case: dict, form: str, serial: int, fmt: str) -> str:
     """Relative to records/."""
     return f"documents/{case['received_at'][:4]}/{case['case_no']}/{form}-{serial:06d}.{fmt}"
@@ -60,8 +114,9 @@ def render_for_case(
     ref = make_ref(ws, case["case_no"], spec.name, serial)
     context = build_context(spec, case, ws.config, qr=ref.payload, serial=serial, generated_at=at)
     entries = []
+    rendered = render_all(renderers, spec, context, tuple(formats))
     for fmt in formats:
-        data = render_bytes(renderers.get(fmt), spec, context)
+        data = rendered[fmt]
         tmp = txn.tmp_path(f".{fmt}")
         write_file_synced(tmp, data)
         rel = document_path(case, spec.name, serial, fmt)
