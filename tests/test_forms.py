@@ -109,3 +109,17 @@ def test_forms_folder_may_hold_its_own_assets(cf, ws):
     )
     result = cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
     assert result.exit_code == 0, result.stderr
+
+
+def test_a_broken_word_template_is_refused_and_nothing_is_stored(cf, ws):
+    (ws.forms_dir / "record_card.docx").write_bytes(b"not a zip file")
+    refused(
+        cf,
+        ws,
+        "case",
+        "new",
+        "--from",
+        "-",
+        input=json.dumps(FULL_CASE, ensure_ascii=False),
+        expect="forms/record_card.docx: not a Word document",
+    )

@@ -12,6 +12,7 @@ import io
 import logging
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Protocol
 
@@ -190,6 +191,7 @@ class DocxRenderer:
         out.write_bytes(self.to_bytes(spec, context))
 
     def to_bytes(self, spec: FormSpec, context: dict) -> bytes:
+        from docx.opc.exceptions import PackageNotFoundError
         from docx.shared import Mm
         from docxtpl import DocxTemplate, InlineImage
         from jinja2 import TemplateError
@@ -212,6 +214,8 @@ class DocxRenderer:
         except TemplateError as exc:
             where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
             raise RenderError(f"forms/{spec.name}.docx{where}: {exc.message or exc}") from None
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as exc:
+            raise RenderError(f"forms/{spec.name}.docx: not a Word document ({exc})") from None
         return buf.getvalue()
 
 
