@@ -224,7 +224,189 @@ def record_card() -> Document:
     return doc
 
 
-TEMPLATES = {"record_card": record_card}
+EXTRA_ROWS = [
+    "{%tr for item in extra %}",
+    ("{{ item.label }}", "{{ item.value }}"),
+    "{%tr endfor %}",
+]
+
+
+def feedback_slip() -> Document:
+    doc = base_document()
+    header_block(doc)
+    para(doc)
+    field_table(
+        doc,
+        [
+            ("投诉人", "{{ complainant.name }}", "联系电话", "{{ complainant.phone }}"),
+            ("投诉时间", "{{ received_at }}", "投诉方式", "{{ channel }}"),
+            (
+                "投诉对象",
+                "{{ target }}",
+                "性质 / 类别",
+                "{{ kind }} · {{ severity }} · {{ category }}",
+            ),
+            *EXTRA_ROWS,
+        ],
+    )
+    text_block(doc, "投诉内容及要求", "{{ content }}{% if demand %}\n要求：{{ demand }}{% endif %}")
+    field_table(
+        doc,
+        [
+            (
+                "责任部门",
+                "{{ assignment.department }}（负责人 {{ assignment.head }}）",
+                "受理负责人",
+                "{{ assignment.handler }}",
+            ),
+            ("处理时限", "{{ assignment.due }} 前返回（{{ assignment.limit }}）"),
+        ],
+    )
+    para(doc, "以下由责任部门填写", size=9)
+    field_table(
+        doc,
+        [
+            ("调查情况", "{{ handling.findings }}\n\n"),
+            ("原因分析", "{{ handling.cause }}", "责任人", "{{ handling.responsible }}"),
+            ("处理方案", "{{ handling.plan }}\n\n"),
+            (
+                "主管负责人批示",
+                "{{ handling.approved_by }}\n签字：__________　日期：{{ handling.approved_at }}",
+            ),
+            (
+                "通知客户时间",
+                "{{ handling.notified_at }}",
+                "返回日期",
+                "{{ handling.resolved_at }}",
+            ),
+            ("处理结果", "{{ handling.result }}\n\n"),
+            (
+                "投诉人签字确认",
+                "{{ handling.customer_signed }}\n签字：__________　日期：__________",
+            ),
+            ("部门负责人签字", "签字：__________　日期：__________"),
+        ],
+    )
+    para(doc, "以下由客户服务中心填写（回访记录）", size=9)
+    field_table(
+        doc,
+        [
+            ("回访日期", "{{ callback.at }}", "回访人", "{{ callback.by }}"),
+            (
+                "满意度",
+                "{% if callback.satisfaction %}{{ callback.satisfaction }}{% else %}□ 满意　□ 基本满意　□ 不满意{% endif %}",
+            ),
+            ("回访意见", "{{ callback.note }}"),
+        ],
+    )
+    para(
+        doc,
+        "请于处理时限内将本单填写完整，经投诉人签字确认后返回客户服务中心。本单涉及客户信息，请妥善保管，不得外传。",
+        size=8,
+    )
+    para(doc, "打印时间 {{ generated_at }} · 文档序号 {{ serial }}", size=8)
+    footer_block(doc)
+    return doc
+
+
+def contact_letter() -> Document:
+    doc = base_document()
+    header_block(doc)
+    para(doc)
+    field_table(
+        doc,
+        [
+            (
+                "发函部门",
+                "{{ letter.sender_unit }}",
+                "收函部门",
+                "{{ letter.to }}（{{ letter.to_head }} 收）",
+            ),
+            ("发函日期", "{{ letter.date }}", "发函人", "{{ letter.sender }}"),
+        ],
+    )
+    text_block(
+        doc,
+        "事由",
+        "{{ received_at }} 经{{ channel }}收到{{ complainant.name }}（电话 {{ complainant.phone }}）的{{ kind }}，"
+        '投诉对象：{{ target }}；类别：{{ category or "未分类" }}；程度：{{ severity }}。'
+        "{% for item in extra %}{{ item.label }}：{{ item.value }}。{% endfor %}\n内容：{{ content }}"
+        "{% if demand %}\n客户要求：{{ demand }}{% endif %}",
+    )
+    text_block(
+        doc,
+        "处理要求及时限",
+        "请贵部门（受理负责人 {{ assignment.handler }}）调查核实，查明原因及责任人，提出处理方案并报主管批示后落实，"
+        "于 {{ assignment.due }} 前（{{ assignment.limit }}）将处理结果书面反馈客户服务中心。{{ letter.requirement }}",
+    )
+    para(doc, "本函一式两份：收函部门留存一份；下方签收回执请签字后返回客户服务中心归档。", size=8)
+    para(
+        doc,
+        "✂ - - - - - - - - - - - - 沿此线剪下 - - - - - - - - - - - -",
+        size=8,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+    )
+    stub = doc.add_table(rows=1, cols=2)
+    left, right = stub.rows[0].cells
+    left.width, right.width = Mm(150), Mm(30)
+    left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_run_font(left.paragraphs[0].add_run("签收回执"), HEAD_FONT, 14, True)
+    para(
+        left,
+        "{{ form.code }} · 编号 {{ case_no }} · 文档 {{ serial }}",
+        size=8.5,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+    )
+    right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    right.paragraphs[0].add_run("{{ qr_receipt }}")
+    field_table(
+        doc,
+        [
+            ("收函部门", "{{ letter.to }}", "事由", "{{ category }} {{ kind }}"),
+            ("签收人", "", "签收日期", ""),
+        ],
+    )
+    para(doc, "打印时间 {{ generated_at }} · 文档序号 {{ serial }}", size=8)
+    footer_block(doc)
+    return doc
+
+
+def reply_letter() -> Document:
+    doc = base_document()
+    header_block(doc)
+    para(doc)
+    para(doc, "{{ complainant.address }}", size=9.5)
+    para(
+        doc,
+        "尊敬的{% if complainant.anonymous %}客户{% else %}{{ complainant.name }}{% endif %}：",
+        size=11.5,
+    )
+    body = [
+        "您好！您于 {{ received_at }} 通过{{ channel }}向我们反映的意见（编号 {{ case_no }}）已经收到，感谢您对我们工作的关心和信任。",
+        "您反映的内容：{{ content }}{% if demand %}\n您的要求：{{ demand }}{% endif %}",
+        "我们对您反映的情况进行了认真核实。经核实，{{ reply.reason }}",
+        "根据相关规定，您所反映的事项暂不能作为投诉受理，给您带来的不便，敬请谅解。如您对本答复仍有疑问，或有新的情况需要补充，"
+        "欢迎致电 {{ org.phone }} 与我们联系，我们将竭诚为您服务。",
+        "此致",
+    ]
+    for text in body:
+        p = para(doc, text, size=11.5)
+        p.paragraph_format.first_line_indent = Pt(23)
+    para(doc, "敬礼！", size=11.5)
+    for text in ("{{ org.name }}", "{{ org.unit }}", "{{ reply.date }}"):
+        para(doc, text, size=11.5, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    para(doc, "经办人：{{ reply.by }}", size=8)
+    para(doc, "打印时间 {{ generated_at }} · 文档序号 {{ serial }}", size=8)
+    footer_block(doc)
+    return doc
+
+
+TEMPLATES = {
+    "record_card": record_card,
+    "feedback_slip": feedback_slip,
+    "contact_letter": contact_letter,
+    "reply_letter": reply_letter,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -106,13 +106,27 @@ def render_for_case(
     *,
     at: str,
     renderers: RendererSet | None = None,
+    extra: dict | None = None,
 ) -> list[dict]:
     """Render `form` for `case` in each format; return the `documents` entries."""
     spec = get_form(form, ws.config)
     renderers = renderers or RendererSet(ws.forms_dir)
     serial = txn.next_doc_serial()
     ref = make_ref(ws, case["case_no"], spec.name, serial)
-    context = build_context(spec, case, ws.config, qr=ref.payload, serial=serial, generated_at=at)
+    codes = {
+        key: make_ref(ws, case["case_no"], code_form, serial).payload
+        for key, code_form in spec.extra_codes
+    }
+    context = build_context(
+        spec,
+        case,
+        ws.config,
+        qr=ref.payload,
+        serial=serial,
+        generated_at=at,
+        codes=codes,
+        extra=extra,
+    )
     entries = []
     rendered = render_all(renderers, spec, context, tuple(formats))
     for fmt in formats:

@@ -7,7 +7,7 @@ a template drifts from them. Context building is pure: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import model
 from .config import Config
@@ -27,21 +27,35 @@ class FormSpec:
     version: str
     title: str
     fields: tuple[str, ...]
-    leaves_centre: bool  # masked for confidential complainants when True
+    # Forms that leave the customer service centre mask the complainant's phone (138****5678)
+    # and, for a confidential complainant (要求保密), the name and address too.
+    leaves_centre: bool
+    # A letter to the complainant leaves the centre but names its addressee.
+    masks_name: bool = True
+    # Extra QR codes on the same document (e.g. the receipt stub), by context key -> form.
+    extra_codes: tuple[tuple[str, str], ...] = ()
 
     def with_overrides(self, config: Config) -> FormSpec:
         over = config.form_overrides.get(self.name, {})
         if not over:
             return self
-        return FormSpec(
-            self.name,
-            over.get("code", self.code),
-            over.get("version", self.version),
-            self.title,
-            self.fields,
-            self.leaves_centre,
+        return replace(
+            self, code=over.get("code", self.code), version=over.get("version", self.version)
         )
 
+
+CASE_FIELDS = (
+    "complainant",
+    "received_at",
+    "channel",
+    "kind",
+    "target",
+    "category",
+    "severity",
+    "content",
+    "demand",
+    "extra",
+)
 
 FORMS: dict[str, FormSpec] = {
     "record_card": FormSpec(
@@ -49,25 +63,40 @@ FORMS: dict[str, FormSpec] = {
         code="KF-01",
         version="1.0",
         title="顾客投诉记录卡",
-        fields=COMMON_FIELDS
-        + (
-            "complainant",
-            "received_at",
-            "channel",
-            "kind",
-            "target",
-            "category",
-            "severity",
-            "content",
-            "demand",
-            "recorded_by",
-            "late_entry",
-            "extra",
-            "decision",
-        ),
+        fields=COMMON_FIELDS + CASE_FIELDS + ("recorded_by", "late_entry", "decision"),
         leaves_centre=False,
     ),
+    "feedback_slip": FormSpec(
+        name="feedback_slip",
+        code="KF-02",
+        version="1.0",
+        title="三来处理反馈单",
+        fields=COMMON_FIELDS + CASE_FIELDS + ("assignment", "handling", "callback"),
+        leaves_centre=True,
+    ),
+    "contact_letter": FormSpec(
+        name="contact_letter",
+        code="KF-03",
+        version="1.0",
+        title="工作联系函",
+        fields=COMMON_FIELDS + CASE_FIELDS + ("assignment", "letter", "qr_receipt"),
+        leaves_centre=True,
+        extra_codes=(("qr_receipt", "contact_receipt"),),
+    ),
+    "reply_letter": FormSpec(
+        name="reply_letter",
+        code="KF-04",
+        version="1.0",
+        title="投诉答复函",
+        fields=COMMON_FIELDS
+        + ("complainant", "received_at", "channel", "content", "demand", "reply"),
+        leaves_centre=True,
+        masks_name=False,
+    ),
 }
+
+# The receipt stub of the contact letter is printed on the letter but returned on its own.
+RETURNABLE_FORMS = ("feedback_slip", "contact_receipt")
 
 
 def get_form(name: str, config: Config | None = None) -> FormSpec:
@@ -79,11 +108,11 @@ def get_form(name: str, config: Config | None = None) -> FormSpec:
     return spec.with_overrides(config) if config else spec
 
 
-def complainant_view(case: dict, masked: bool) -> dict:
+def complainant_view(case: dict, masked: bool, masks_name: bool = True) -> dict:
     """The complainant as printed. Forms that leave the centre always mask the phone, and
     mask name and address too when the complainant asked for confidentiality."""
     comp = case["complainant"]
-    confidential = comp.get("confidential") and masked
+    confidential = comp.get("confidential") and masked and masks_name
     if comp.get("anonymous"):
         name = "（匿名）"
     elif confidential:
@@ -116,10 +145,64 @@ def target_text(case: dict, config: Config) -> str:
     return " ".join(parts)
 
 
+def _date(value: str | None) -> str:
+    return display(value)[:10] if value else ""
+
+
+def handling_view(case: dict) -> dict:
+    h = case["handling"]
+    signed = {True: "已签字确认", False: "投诉人未签字", None: ""}[h.get("customer_signed")]
+    return {
+        "findings": h.get("findings") or "",
+        "cause": h.get("cause") or "",
+        "responsible": h.get("responsible") or "",
+        "plan": h.get("plan") or "",
+        "approved_by": h.get("approved_by") or "",
+        "approved_at": _date(h.get("approved_at")),
+        "notified_at": _date(h.get("notified_at")),
+        "result": h.get("result") or "",
+        "customer_signed": signed,
+        "resolved_at": _date(h.get("resolved_at")),
+    }
+
+
+def callback_view(case: dict) -> dict:
+    c = case["callback"]
+    return {
+        "at": _date(c.get("at")),
+        "by": c.get("by") or "",
+        "satisfaction": label("satisfaction", c.get("satisfaction")),
+        "note": c.get("note") or "",
+    }
+
+
+def assignment_view(case: dict, config: Config) -> dict:
+    a = case["assignment"]
+    dep = config.department(a["department"]) if a.get("department") else None
+    limit = config.deadlines["special" if a.get("special") else case["kind"]]
+    return {
+        "department": dep.name if dep else "",
+        "department_code": a.get("department") or "",
+        "head": dep.head if dep else "",
+        "handler": a.get("handler") or "",
+        "due": a.get("due") or "",
+        "limit": f"{limit} 个工作日" + ("（特殊情况）" if a.get("special") else ""),
+    }
+
+
 def build_context(
-    spec: FormSpec, case: dict, config: Config, *, qr: str, serial: int, generated_at: str
+    spec: FormSpec,
+    case: dict,
+    config: Config,
+    *,
+    qr: str,
+    serial: int,
+    generated_at: str,
+    codes: dict[str, str] | None = None,
+    extra: dict | None = None,
 ) -> dict:
-    """The values a form is filled with; the renderer turns `qr` (the payload) into an image."""
+    """The values a form is filled with. `qr` and `codes` hold QR payloads, which the renderer
+    turns into images; `extra` holds values of one issue of a form (a letter's addressee)."""
     decision = case["decision"]
     assignment = case["assignment"]
     dep = config.department(assignment["department"]) if assignment.get("department") else None
@@ -145,7 +228,9 @@ def build_context(
             "sans": config.font_sans,
             "fallback": list(config.font_fallback),
         },
-        "complainant": complainant_view(case, masked=spec.leaves_centre),
+        "complainant": complainant_view(
+            case, masked=spec.leaves_centre, masks_name=spec.masks_name
+        ),
         "received_at": display(case["received_at"]),
         "channel": label("channel", case["channel"]),
         "kind": label("kind", case["kind"]),
@@ -169,4 +254,12 @@ def build_context(
             "by": decision.get("by") or "",
         },
     }
+    ctx["assignment"] = assignment_view(case, config)
+    ctx["handling"] = handling_view(case)
+    ctx["callback"] = callback_view(case)
+    ctx.update(codes or {})
+    ctx.update(extra or {})
+    missing = [k for k in spec.fields if k not in ctx]
+    if missing:
+        raise ValueError(f"{spec.name}: no value for {', '.join(missing)}")
     return {k: ctx[k] for k in (*spec.fields, *HTML_ONLY_FIELDS)}

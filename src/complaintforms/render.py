@@ -22,6 +22,11 @@ from .forms import FormSpec
 FORMATS = ("pdf", "docx", "html")
 
 
+def is_qr_key(key: str) -> bool:
+    """Context values under these keys are QR payloads, drawn as images by each renderer."""
+    return key == "qr" or key.startswith("qr_")
+
+
 class Renderer(Protocol):
     fmt: str
 
@@ -50,11 +55,9 @@ class HtmlRenderer:
         name = f"{spec.name}.html"
         try:
             template = self.env.get_template(name)
-            ctx = dict(context)
-            if "qr" in ctx:
-                from .qrcode import svg_data_uri
+            from .qrcode import svg_data_uri
 
-                ctx["qr"] = svg_data_uri(context["qr"])
+            ctx = {k: svg_data_uri(v) if is_qr_key(k) else v for k, v in context.items()}
             return template.render(ctx)
         except TemplateError as exc:
             where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
@@ -201,13 +204,14 @@ class DocxRenderer:
             raise RenderError(f"forms/{spec.name}.docx: template missing")
         try:
             template = DocxTemplate(str(path))
-            ctx = dict(context)
-            if "qr" in ctx:
-                from .qrcode import png_bytes
+            from .qrcode import png_bytes
 
-                ctx["qr"] = InlineImage(
-                    template, io.BytesIO(png_bytes(context["qr"])), width=Mm(24)
-                )
+            ctx = {
+                k: InlineImage(template, io.BytesIO(png_bytes(v)), width=Mm(24))
+                if is_qr_key(k)
+                else v
+                for k, v in context.items()
+            }
             template.render(ctx, jinja_env=jinja_env(), autoescape=True)
             buf = io.BytesIO()
             template.save(buf)
