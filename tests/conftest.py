@@ -30,13 +30,15 @@ class Runner:
         self.ws = ws
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, input: str | None = None, json_out: bool = False):
+    def __call__(
+        self, *args: str, input: str | None = None, json_out: bool = False, env: dict | None = None
+    ):
         argv = ["--workspace", str(self.ws.root)] + (["--json"] if json_out else []) + list(args)
-        result = self.runner.invoke(cli, argv, input=input, catch_exceptions=False)
+        result = self.runner.invoke(cli, argv, input=input, catch_exceptions=False, env=env)
         return result
 
-    def json(self, *args: str, input: str | None = None):
-        result = self(*args, input=input, json_out=True)
+    def json(self, *args: str, input: str | None = None, env: dict | None = None):
+        result = self(*args, input=input, json_out=True, env=env)
         assert result.exit_code == 0, result.stderr
         return json.loads(result.stdout)
 

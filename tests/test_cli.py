@@ -84,6 +84,19 @@ def test_demo_in_a_subprocess_prints_where_every_output_is(tmp_path):
             assert (tmp_path / "demo").resolve().as_posix() in path
         pdf = next(p for p in case["documents"] if p.endswith(".pdf"))
         assert case["case_no"] in pdf_qr_codes(pdf)[0]
+    statuses = {c["status"] for c in out["cases"]}
+    assert {"closed", "rejected", "assigned"} <= statuses
+    forms = set().union(*(c["forms"] for c in out["cases"]))
+    assert forms == {"record_card", "feedback_slip", "contact_letter", "reply_letter"}
+    history = run_cli(
+        "--workspace",
+        str(tmp_path / "demo"),
+        "--json",
+        "case",
+        "history",
+        out["cases"][0]["case_no"],
+    )
+    assert "case.reopen" in [e["action"] for e in json.loads(history.stdout)]
     doctor = run_cli("--workspace", str(tmp_path / "demo"), "doctor")
     assert doctor.returncode == 0, doctor.stdout
 

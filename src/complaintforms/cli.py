@@ -152,14 +152,16 @@ def demo(state: State, directory: str) -> None:
     """Run the procedure on sample cases in a fresh workspace DIRECTORY; print every output."""
     from .demo import run_demo
 
-    def tick(case_no: str) -> None:
+    def tick(text: str) -> None:
         if not state.json:
-            click.echo(f"registered {case_no}", err=True)
+            click.echo(text, err=True)
 
     result = run_demo(Path(directory), progress=tick)
     lines = [f"workspace: {result['workspace']}"]
     for case in result["cases"]:
-        lines.append(f"{case['case_no']}  ({case['channel']}, {case['target']})")
+        lines.append(
+            f"{case['case_no']}  {case['status']}  ({case['channel']}, against {case['target']})"
+        )
         lines += [f"    {path}" for path in case["documents"]]
     lines.append(f"records:   {result['records']}")
     emit(state, result, "\n".join(lines))

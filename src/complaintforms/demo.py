@@ -21,7 +21,7 @@ def sample_cases(now: dt.datetime) -> list[dict]:
         {
             "kind": "complaint",
             "channel": "phone",
-            "received_at": ago(2),
+            "received_at": ago(74),
             "complainant": {
                 "name": "王小明",
                 "phone": "13812345678",
@@ -50,7 +50,7 @@ def sample_cases(now: dt.datetime) -> list[dict]:
         {
             "kind": "inquiry",
             "channel": "wechat",
-            "received_at": ago(26),
+            "received_at": ago(50),
             "complainant": {"name": "陈喆", "phone": "13900001111"},
             "target": {"type": "company"},
             "category": "其他",
@@ -68,7 +68,7 @@ def sample_cases(now: dt.datetime) -> list[dict]:
         {
             "kind": "complaint",
             "channel": "letter",
-            "received_at": ago(50),
+            "received_at": ago(26),
             "complainant": {"name": "周先生", "address": "宁波市海曙区中山西路 1 号"},
             "target": {"type": "department", "department": "FIN"},
             "category": "收费争议",
@@ -80,24 +80,126 @@ def sample_cases(now: dt.datetime) -> list[dict]:
 
 
 def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dict:
+    """Register the samples and take them through the procedure: one closed after a reopen,
+    one inquiry answered and closed, one rejected with a reply letter, two still with their
+    departments (one of them confidential)."""
+    from . import procedure as p
+
     ws = init_workspace(target)
     ws = Workspace.open(ws.root)
-    renderers = RendererSet(ws.forms_dir)
-    cases = []
-    for data in sample_cases(clock_now()):
-        case = register_case(ws, data, by="吴芳", renderers=renderers)
-        cases.append(case)
+    now = clock_now()
+
+    def ago(hours: float) -> str:
+        return iso(now - dt.timedelta(hours=hours))
+
+    def say(text: str) -> None:
         if progress:
-            progress(case["case_no"])
+            progress(text)
+
+    renderers = RendererSet(ws.forms_dir)
+    numbers = []
+    for data in sample_cases(now):
+        case = register_case(ws, data, by="吴芳", renderers=renderers)
+        numbers.append(case["case_no"])
+        say(f"registered {case['case_no']}")
+    brakes, rude, inquiry, idea, fees = numbers
+    clerk, tech = "吴芳", "李明"
+    done = {
+        "findings": "核实属实",
+        "cause": "作业疏忽",
+        "responsible": "张伟",
+        "plan": "免费返修并致歉",
+        "approved_by": "王强",
+        "result": "已返修，客户试车确认",
+        "customer_signed": True,
+    }
+
+    # A complaint handled, called back dissatisfied, reopened, handled again and closed.
+    p.accept_case(
+        ws, brakes, by=clerk, at=ago(73), department="SVC", handler=tech, category="维修质量"
+    )
+    p.issue_slip(ws, brakes, by=clerk)
+    p.issue_letter(ws, brakes, by=clerk)
+    p.return_slip(ws, brakes, by=tech, at=ago(60), **done)
+    p.callback_case(
+        ws, brakes, by=clerk, at=ago(50), satisfaction="dissatisfied", note="仍有轻微异响"
+    )
+    p.reopen_case(ws, brakes, by=clerk, at=ago(49), reason="回访不满意，仍有异响")
+    p.issue_slip(ws, brakes, by=clerk)
+    p.return_slip(
+        ws,
+        brakes,
+        by=tech,
+        at=ago(30),
+        **{**done, "findings": "复查发现卡钳松动", "result": "已紧固，异响消除"},
+    )
+    p.callback_case(ws, brakes, by=clerk, at=ago(20), satisfaction="satisfied")
+    p.close_case(
+        ws,
+        brakes,
+        by="赵敏",
+        at=ago(10),
+        summary="两次返修后解决；增加刹车作业复检环节",
+        cause="作业疏忽",
+        penalty="warning",
+        penalty_person="张伟",
+        validity="valid",
+    )
+    say(f"{brakes}: accepted, slip and letter issued, returned, reopened, closed")
+
+    # A confidential complaint about a staff member, now with the sales department.
+    p.accept_case(ws, rude, by=clerk, at=ago(4), department="SAL", severity="general")
+    p.issue_slip(ws, rude, by=clerk)
+    p.issue_letter(ws, rude, by=clerk)
+    say(f"{rude}: accepted; slip and letter issued with the complainant masked")
+
+    # An inquiry answered the next working day.
+    p.accept_case(ws, inquiry, by=clerk, at=ago(49), department="CSC")
+    p.return_slip(
+        ws,
+        inquiry,
+        by=clerk,
+        at=ago(40),
+        findings="套餐条款允许转让",
+        plan="电话告知办理方式",
+        approved_by="赵敏",
+        result="已电话答复",
+        customer_signed=False,
+        cause=None,
+        responsible=None,
+    )
+    p.callback_case(ws, inquiry, by=clerk, at=ago(30), satisfaction="basically_satisfied")
+    p.close_case(ws, inquiry, by="赵敏", at=ago(29), summary="已答复")
+    say(f"{inquiry}: inquiry answered and closed")
+
+    # A suggestion from the opinion book, with the service department.
+    p.accept_case(ws, idea, by=clerk, at=ago(29), department="SVC")
+    p.issue_slip(ws, idea, by=clerk)
+    say(f"{idea}: suggestion routed")
+
+    # A complaint that is not accepted: a courteous reply letter.
+    p.reject_case(
+        ws,
+        fees,
+        by=clerk,
+        at=ago(25),
+        validity="invalid",
+        reason="检测费为您签字确认的维修项目，收费符合公示标准；发票抬头已按您提供的信息重新开具。",
+    )
+    say(f"{fees}: not accepted; reply letter written")
+
+    cases = [ws.store.get(n) for n in numbers]
     return {
         "workspace": str(ws.root),
         "config": str(ws.config_path),
         "cases": [
             {
                 "case_no": c["case_no"],
+                "status": c["status"],
                 "channel": c["channel"],
                 "target": c["target"]["type"],
                 "documents": [str(ws.root / d["path"]) for d in c["documents"]],
+                "forms": sorted({d["form"] for d in c["documents"]}),
             }
             for c in cases
         ],

@@ -24,11 +24,41 @@ def case_text(case: dict, config: Config) -> str:
     ]
     if case.get("demand"):
         lines.append(f"  demand    {case['demand']}")
+    dec = case["decision"]
+    if dec.get("accepted") is False:
+        lines.append(f"  rejected  {display(dec['at'])} by {dec['by']}: {dec['reason']}")
     asg = case["assignment"]
     if asg.get("department"):
+        special = " (special)" if asg.get("special") else ""
         lines.append(
-            f"  routed to {asg['department']} ({asg.get('handler') or '-'}), due {asg['due']}"
+            f"  routed to {asg['department']} ({asg.get('handler') or '-'}), due {asg['due']}{special}"
         )
+    for past in case.get("reopens", []):
+        lines.append(f"  reopened  {display(past['at'])} by {past['by']}: {past['reason']}")
+    h = case["handling"]
+    if h.get("resolved_at"):
+        signed = (
+            "投诉人已签字"
+            if h.get("customer_signed")
+            else "投诉人未签字 (complainant did not sign)"
+        )
+        lines.append(f"  result    {display(h['resolved_at'])}: {h['result']}  [{signed}]")
+        lines.append(f"  plan      {h['plan']} (approved by {h['approved_by']})")
+    cb = case["callback"]
+    if cb.get("at"):
+        note = f": {cb['note']}" if cb.get("note") else ""
+        sat = label("satisfaction", cb["satisfaction"])
+        lines.append(f"  callback  {display(cb['at'])} by {cb['by']}: {sat}{note}")
+    cl = case["closure"]
+    if cl.get("at"):
+        lines.append(f"  closed    {display(cl['at'])} by {cl['by']}: {cl['summary']}")
+        if cl.get("penalty"):
+            pen = cl["penalty"]
+            lines.append(
+                f"  penalty   {label('penalty', pen['type'])} {pen['person']} ({pen['amount']})"
+            )
+    for att in case.get("attachments", []):
+        lines.append(f"  scan      {att['form']} ({att['pages']} p.)  {att['path']}")
     for doc in case.get("documents", []):
         lines.append(f"  document  {doc['form']} {doc['format']}  {doc['path']}")
     return "\n".join(lines)
