@@ -8,7 +8,7 @@ import pytest
 
 from complaintforms.qrcode import parse_payload, verify
 
-from .conftest import docx_text, pdf_page_count, pdf_qr_codes, pdf_text, snapshot
+from .conftest import docx_images, docx_text, pdf_page_count, pdf_qr_codes, pdf_text, snapshot
 from .test_register import FULL_CASE
 
 CONFIDENTIAL = {
@@ -295,6 +295,17 @@ def test_work_contact_letter_has_a_receipt_stub_with_its_own_code(cf, ws):
     assert forms == ["contact_letter", "contact_receipt"]
     dflat = docx_text(docx).replace(" ", "")
     assert "签收回执" in dflat and "财务部" in dflat and case_no in dflat
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    docx_forms = sorted(
+        parse_payload(r.text).form
+        for blob in docx_images(docx)
+        for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(blob)))
+    )
+    assert docx_forms == ["contact_letter", "contact_receipt"]
 
 
 def test_confidential_complainant_is_masked_on_every_routed_form(cf, ws):
