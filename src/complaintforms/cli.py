@@ -601,6 +601,58 @@ def letter_issue(state: State, case_no: str, to: str | None, by: str, formats: s
     report_step(state, result, f"{case_no} work contact letter:")
 
 
+# -- scans ---------------------------------------------------------------------------------------------------
+@cli.group(cls=CFGroup)
+def scan() -> None:
+    """Scanned returns: attach them to their cases by their QR codes."""
+
+
+@scan.command("intake")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--by", default="scan", show_default=True, help="Who takes the scans in (for the audit log)."
+)
+@pass_state
+def scan_intake(state: State, paths: tuple[str, ...], by: str) -> None:
+    """Take in scanned PDFs / images (files or folders): each page lands on its case and form
+    by its QR code; pages that cannot be matched are kept under records/unmatched/ and reported."""
+    from .intake import intake
+
+    bar = None
+
+    def on_total(n: int) -> None:
+        nonlocal bar
+        bar = progress_bar(state, "reading scans", n)
+        bar.__enter__()
+
+    try:
+        report = intake(
+            state.ws,
+            [Path(p) for p in paths],
+            by=by,
+            progress=lambda n: bar.update(n),
+            on_total=on_total,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    lines = [
+        f"{len(report.matched)} matched, {len(report.unmatched)} unmatched, "
+        f"{len(report.duplicates)} duplicates ({report.pages} pages)"
+    ]
+    for m in report.matched:
+        lines.append(
+            f"  matched    {m['case_no']} {m['form']}  {m['source']} p.{','.join(map(str, m['pages']))}"
+        )
+    for u in report.unmatched:
+        lines.append(f"  unmatched  {u['source']} p.{u['page']}: {u['reason']}  -> {u['path']}")
+    for d in report.duplicates:
+        lines.append(
+            f"  duplicate  {d['source']} p.{','.join(map(str, d.get('pages', [d.get('page')])))}"
+        )
+    emit(state, report.as_dict(), "\n".join(lines))
+
+
 # -- forms ----------------------------------------------------------------------------------------------------
 @cli.group(cls=CFGroup)
 def form() -> None:

@@ -8,7 +8,6 @@ A refused step raises before anything is staged, so the case and its history sta
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +15,8 @@ from pathlib import Path
 from . import model, workflow
 from .cases import view, work_calendar
 from .documents import RendererSet, render_for_case
-from .errors import StateError, ValidationError
-from .storage import Transaction, write_file_synced
+from .errors import StateError
+from .storage import Transaction
 from .timeutil import display, iso, parse_time
 from .timeutil import now as clock_now
 from .workspace import Workspace
@@ -211,93 +210,37 @@ def return_slip(
     notified_at: object = None,
     scan: Path | None = None,
 ) -> StepResult:
-    """What the returned paper slip says: the case is resolved."""
+    """What the returned paper slip says: the case is resolved. `scan` goes through the
+    same reading and QR checks as `scan intake`."""
+    from .intake import attach_for_case
+
     when = step_time(at)
     approved = parse_time(approved_at, "--approved-at") if approved_at else None
     notified = parse_time(notified_at, "--notified-at") if notified_at else None
-    scan_entry = _stage_scan_source(scan) if scan else None
-    outcome = _apply(
-        ws,
-        case_no,
-        "slip.return",
-        by,
-        lambda c, txn: _with_scan(
-            txn,
-            workflow.record_return(
-                c,
-                at=when,
-                by=by,
-                findings=findings,
-                cause=cause,
-                responsible=responsible,
-                plan=plan,
-                approved_by=approved_by,
-                result=result,
-                customer_signed=customer_signed,
-                approved_at=approved,
-                notified_at=notified,
-            ),
-            scan_entry,
-            iso(when),
-        ),
-    )
+
+    def change(case: dict, txn: Transaction) -> dict:
+        new = workflow.record_return(
+            case,
+            at=when,
+            by=by,
+            findings=findings,
+            cause=cause,
+            responsible=responsible,
+            plan=plan,
+            approved_by=approved_by,
+            result=result,
+            customer_signed=customer_signed,
+            approved_at=approved,
+            notified_at=notified,
+        )
+        return attach_for_case(txn, ws, new, Path(scan), iso(when)) if scan else new
+
+    outcome = _apply(ws, case_no, "slip.return", by, change)
     if not customer_signed:
         outcome.warnings.append(
             f"{case_no}: the complainant did not sign the slip (投诉人未签字); recorded"
         )
     return outcome
-
-
-def _stage_scan_source(path: Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ValidationError(f"--scan: {path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"):
-        raise ValidationError(f"--scan: {path.name}: not a PDF or an image")
-    data = path.read_bytes()
-    pages = 1
-    if suffix == ".pdf":
-        import pypdfium2 as pdfium
-
-        try:
-            pdf = pdfium.PdfDocument(data)
-            pages = len(pdf)
-            pdf.close()
-        except pdfium.PdfiumError:
-            raise ValidationError(f"--scan: {path.name}: not a readable PDF") from None
-    return {
-        "source": path,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "pages": pages,
-        "suffix": suffix,
-    }
-
-
-def _with_scan(txn: Transaction, case: dict, scan: dict | None, received_at: str) -> dict:
-    """Attach the scanned slip: copied under records/scans/, moved into place by the commit."""
-    if scan is None:
-        return case
-    if any(a.get("sha256") == scan["sha256"] for a in case["attachments"]):
-        return case  # the same scan twice is attached once
-    tmp = txn.tmp_path(scan["suffix"])
-    write_file_synced(tmp, Path(scan["source"]).read_bytes())
-    rel = f"scans/{case['received_at'][:4]}/{case['case_no']}/feedback_slip-{scan['sha256'][:12]}{scan['suffix']}"
-    txn.add_file(tmp, rel)
-    return {
-        **case,
-        "attachments": [
-            *case["attachments"],
-            {
-                "kind": "scan",
-                "form": "feedback_slip",
-                "path": f"records/{rel}",
-                "sha256": scan["sha256"],
-                "pages": scan["pages"],
-                "received_at": received_at,
-            },
-        ],
-    }
 
 
 def callback_case(
