@@ -164,7 +164,7 @@ def render_forms(
     """(Re-)render a form for the named cases, or for all (optionally of one status)."""
     from .forms import get_form
 
-    get_form(form)  # an unknown form fails before anything else
+    get_form(form, case_form=True)  # an unknown form fails before anything else
     sealed = (
         "signed_off",
         "archived",

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ComplaintFormsError, RenderError
-from .forms import build_context, get_form
+from .forms import build_context, build_list_context, get_form
 from .qrcode import make_ref
 from .render import FORMATS, Renderer, renderer_for
 from .storage import Transaction, write_file_synced
@@ -26,7 +26,9 @@ class RendererSet:
 
     def __init__(self, forms_dir: Path, **pdf_options):
         self.forms_dir = forms_dir
-        self.pdf_options = pdf_options
+        # Every PDF is PDF/A-3u from the start, so the copy sealed into an archive bundle is
+        # the document that went out, not a re-rendering of it.
+        self.pdf_options = {"pdf_variant": "pdf/a-3u", **pdf_options}
         self._by_fmt: dict[str, Renderer] = {}
 
     def get(self, fmt: str) -> Renderer:
@@ -141,6 +143,54 @@ def render_for_case(
                 "format": fmt,
                 "path": f"records/{rel}",
                 "sha256": hashlib.sha256(data).hexdigest(),
+                "generated_at": at,
+                "serial": serial,
+            }
+        )
+    return entries
+
+
+def render_list(
+    ws,
+    txn: Transaction,
+    form: str,
+    *,
+    period: str,
+    rows: list[dict],
+    rel_dir: str,
+    at: str,
+    by: str,
+    renderers: RendererSet | None = None,
+    formats: tuple[str, ...] = ("pdf", "docx"),
+) -> list[dict]:
+    """Render a register or list (not one case's form) into records/<rel_dir>/."""
+    spec = get_form(form, ws.config)
+    renderers = renderers or RendererSet(ws.forms_dir)
+    serial = txn.next_doc_serial()
+    ref = make_ref(ws, period, spec.name, serial)
+    context = build_list_context(
+        spec,
+        ws.config,
+        period=period,
+        rows=rows,
+        by=by,
+        qr=ref.payload,
+        serial=serial,
+        generated_at=at,
+    )
+    rendered = render_all(renderers, spec, context, formats)
+    entries = []
+    for fmt in formats:
+        tmp = txn.tmp_path(f".{fmt}")
+        write_file_synced(tmp, rendered[fmt])
+        rel = f"{rel_dir}/{spec.name}-{serial:06d}.{fmt}"
+        txn.add_file(tmp, rel)
+        entries.append(
+            {
+                "form": spec.name,
+                "format": fmt,
+                "path": f"records/{rel}",
+                "sha256": hashlib.sha256(rendered[fmt]).hexdigest(),
                 "generated_at": at,
                 "serial": serial,
             }

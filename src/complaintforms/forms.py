@@ -34,6 +34,8 @@ class FormSpec:
     masks_name: bool = True
     # Extra QR codes on the same document (e.g. the receipt stub), by context key -> form.
     extra_codes: tuple[tuple[str, str], ...] = ()
+    # "case": filled from one case; "list": a register of many (rows), for a period.
+    kind: str = "case"
 
     def with_overrides(self, config: Config) -> FormSpec:
         over = config.form_overrides.get(self.name, {})
@@ -95,16 +97,78 @@ FORMS: dict[str, FormSpec] = {
     ),
 }
 
+# Registers and lists: not one case's form, but rows for a period.
+LIST_FIELDS = ("org", "form", "period", "rows", "by", "qr", "serial", "generated_at")
+FORMS["transfer_list"] = FormSpec(
+    name="transfer_list",
+    code="KF-05",
+    version="1.0",
+    title="归档移交清单",
+    fields=LIST_FIELDS,
+    leaves_centre=False,
+    kind="list",
+)
+FORMS["disposal_register"] = FormSpec(
+    name="disposal_register",
+    code="KF-06",
+    version="1.0",
+    title="档案销毁清册",
+    fields=LIST_FIELDS,
+    leaves_centre=False,
+    kind="list",
+)
+
+
+def build_list_context(
+    spec: FormSpec,
+    config: Config,
+    *,
+    period: str,
+    rows: list[dict],
+    by: str,
+    qr: str,
+    serial: int,
+    generated_at: str,
+) -> dict:
+    ctx = {
+        "org": {
+            "name": config.org_name,
+            "unit": config.org_unit,
+            "phone": config.org_phone,
+            "address": config.org_address,
+        },
+        "form": {
+            "code": spec.code,
+            "version": spec.version,
+            "title": spec.title,
+            "name": spec.name,
+        },
+        "period": period,
+        "rows": rows,
+        "by": by,
+        "qr": qr,
+        "serial": f"{serial:06d}",
+        "generated_at": display(generated_at),
+        "fonts": {
+            "serif": config.font_serif,
+            "sans": config.font_sans,
+            "fallback": list(config.font_fallback),
+        },
+    }
+    return ctx
+
+
 # The receipt stub of the contact letter is printed on the letter but returned on its own.
 RETURNABLE_FORMS = ("feedback_slip", "contact_receipt")
 
 
-def get_form(name: str, config: Config | None = None) -> FormSpec:
+def get_form(name: str, config: Config | None = None, *, case_form: bool = False) -> FormSpec:
     from .errors import NotFoundError
 
     spec = FORMS.get(name)
-    if spec is None:
-        raise NotFoundError(f"no form {name!r}; forms: {', '.join(FORMS)}")
+    if spec is None or (case_form and spec.kind != "case"):
+        names = [n for n, f in FORMS.items() if f.kind == "case" or not case_form]
+        raise NotFoundError(f"no form {name!r}; forms: {', '.join(names)}")
     return spec.with_overrides(config) if config else spec
 
 

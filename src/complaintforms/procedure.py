@@ -15,7 +15,7 @@ from pathlib import Path
 from . import model, workflow
 from .cases import view, work_calendar
 from .documents import RendererSet, render_for_case
-from .errors import StateError
+from .errors import StateError, ValidationError
 from .storage import Transaction
 from .timeutil import display, iso, parse_time
 from .timeutil import now as clock_now
@@ -311,3 +311,38 @@ def close_case(
             validity=validity,
         ),
     )
+
+
+def signoff_cases(
+    ws: Workspace,
+    case_nos: list[str] | None = None,
+    *,
+    quarter: str | None = None,
+    by: str,
+    at: object = None,
+) -> list[dict]:
+    """审核: the manager signs off closed cases (the quarterly review of last quarter's closed
+    cases with --quarter). All or nothing; a signed-off case can no longer be changed."""
+    from .archive import select_for_quarter
+
+    when = step_time(at)
+    targets = (
+        select_for_quarter(ws, quarter, "closed")
+        if quarter
+        else list(dict.fromkeys(case_nos or []))
+    )
+    if not targets:
+        raise ValidationError(
+            f"no closed cases to sign off{' closed in ' + quarter.upper() if quarter else ''}"
+        )
+    now = iso(clock_now())
+    signed = []
+    with ws.store.transaction() as txn:
+        for case_no in targets:
+            before = txn.get(case_no)
+            after = workflow.signoff(before, at=when, by=by)
+            old, new = workflow.diff(before, after)
+            txn.replace(after)
+            txn.log("case.signoff", by, case_no, at=now, before=old, after=new)
+            signed.append(view(ws, after))
+    return signed

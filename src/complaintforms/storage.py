@@ -197,6 +197,8 @@ class CaseStore:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, final)
                 fsync_dir(final.parent)
+        for rel in journal.get("deletes", []):
+            (self.records / rel).unlink(missing_ok=True)
         for seg_rel, offset, text in journal["appends"]:
             seg = self.records / seg_rel
             seg.parent.mkdir(parents=True, exist_ok=True)
@@ -353,6 +355,7 @@ class Transaction:
         self._data: dict[str, Any] = {}
         self._dirty: set[str] = set()
         self._moves: list[tuple[str, str]] = []
+        self._deletes: list[str] = []
         self._events: list[dict] = []
         self._dbs: dict[str, TinyDB] = {}
         self.index: dict = {}
@@ -454,6 +457,22 @@ class Transaction:
         """A file already written (and fsynced) under records/.tmp, moved into place on commit."""
         self._moves.append((str(tmp.relative_to(self.records)), final_rel))
 
+    def read_json(self, rel: str) -> Any:
+        """A JSON file under records/ as this transaction sees it (None when missing)."""
+        return self._load(rel)
+
+    def write_json(self, rel: str, data: Any) -> None:
+        """Replace a JSON file under records/ when the transaction commits."""
+        self._stage(rel, data)
+
+    def delete_file(self, rel: str) -> None:
+        """Remove a file under records/ when the commit is applied."""
+        self._deletes.append(rel)
+
+    def _load_text(self, rel: str) -> str:
+        path = self.records / rel
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
     def log(
         self,
         action: str,
@@ -485,7 +504,7 @@ class Transaction:
 
     # -- commit ---------------------------------------------------------------------------------
     def _commit(self) -> None:
-        if not self._dirty and not self._moves and not self._events:
+        if not self._dirty and not self._moves and not self._events and not self._deletes:
             return
         tmp_dir = self.store.tmp_dir
         moves: list[tuple[str, str]] = []
@@ -509,7 +528,12 @@ class Transaction:
             text = (b"\n".join(lines) + b"\n").decode("utf-8")
             append_list.append((f"audit/{segment}.jsonl", offset, text))
         fsync_dir(tmp_dir)
-        journal = {"txid": uuid.uuid4().hex, "moves": moves, "appends": append_list}
+        journal = {
+            "txid": uuid.uuid4().hex,
+            "moves": moves,
+            "deletes": self._deletes,
+            "appends": append_list,
+        }
         atomic_write(self.store.journal_path, dumps(journal))  # the commit point
         self.store._apply(journal)
         self.store.journal_path.unlink()
