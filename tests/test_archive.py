@@ -183,9 +183,15 @@ def test_extract_and_its_refusals(cf, ws, tmp_path):
     target = tmp_path / "target"
     result = cf("archive", "extract", str(evil), "--to", str(target))
     assert result.exit_code == 1
-    assert "leads outside" in result.stderr and "absolute path" in result.stderr and "symbolic link" in result.stderr
+    assert (
+        "leads outside" in result.stderr
+        and "absolute path" in result.stderr
+        and "symbolic link" in result.stderr
+    )
     assert not target.exists() or not any(target.rglob("*"))
-    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path.parent / "escaped.txt").exists()
+    assert (
+        not (tmp_path / "escaped.txt").exists() and not (tmp_path.parent / "escaped.txt").exists()
+    )
 
 
 def test_a_signed_off_case_refuses_scans(cf, ws, tmp_path):
@@ -203,7 +209,13 @@ def test_a_signed_off_case_refuses_scans(cf, ws, tmp_path):
 def test_purge_respects_retention_and_holds(cf, ws, tmp_path):
     [a, b] = sealed(cf, tmp_path)
     later = {"COMPLAINTFORMS_NOW": "2026-10-12T10:00:00+08:00"}  # a year after closing 2025-10-11
-    before_due = cf.json("archive", "purge", "--dry-run", *ARCHIVIST, env={"COMPLAINTFORMS_NOW": "2026-10-10T10:00:00+08:00"})
+    before_due = cf.json(
+        "archive",
+        "purge",
+        "--dry-run",
+        *ARCHIVIST,
+        env={"COMPLAINTFORMS_NOW": "2026-10-10T10:00:00+08:00"},
+    )
     assert before_due["candidates"] == []
     cf.json("case", "hold", b, "--reason", "客户已起诉", "--by", "法务")
     dry = cf.json("archive", "purge", "--dry-run", *ARCHIVIST, env=later)
@@ -213,7 +225,9 @@ def test_purge_respects_retention_and_holds(cf, ws, tmp_path):
     assert [d["case_no"] for d in done["disposed"]] == [a]
     assert not (ws.records_dir / "archive" / "2025" / "Q4" / f"{a}.zip").exists()
     assert bundle(ws, b).exists()
-    register = (ws.records_dir / "archive" / "disposals.jsonl").read_text(encoding="utf-8").splitlines()
+    register = (
+        (ws.records_dir / "archive" / "disposals.jsonl").read_text(encoding="utf-8").splitlines()
+    )
     entry = json.loads(register[0])
     assert entry["case_no"] == a and entry["by"] == "档案员" and len(entry["sha256"]) == 64
     pdf = next(ws.root / d["path"] for d in done["register"] if d["format"] == "pdf")
@@ -221,12 +235,21 @@ def test_purge_respects_retention_and_holds(cf, ws, tmp_path):
     assert "档案销毁清册" in text and a in text
     assert cf("archive", "verify", "--all").exit_code == 0  # a disposed bundle is not a missing one
     cf.json("case", "hold", b, "--release", "--by", "法务")
-    assert [c["case_no"] for c in cf.json("archive", "purge", "--dry-run", *ARCHIVIST, env=later)["candidates"]] == [b]
+    assert [
+        c["case_no"]
+        for c in cf.json("archive", "purge", "--dry-run", *ARCHIVIST, env=later)["candidates"]
+    ] == [b]
 
 
 def test_purge_needs_confirmation(cf, ws, tmp_path):
     sealed(cf, tmp_path)
-    result = cf("archive", "purge", "--by", "档案员", env={"COMPLAINTFORMS_NOW": "2027-06-01T10:00:00+08:00"})
+    result = cf(
+        "archive",
+        "purge",
+        "--by",
+        "档案员",
+        env={"COMPLAINTFORMS_NOW": "2027-06-01T10:00:00+08:00"},
+    )
     assert result.exit_code == 2 and "--yes" in result.stderr
 
 
@@ -238,4 +261,7 @@ def test_major_cases_are_kept_longer(cf, ws, tmp_path, severity):
     two_years = {"COMPLAINTFORMS_NOW": "2027-10-12T10:00:00+08:00"}
     assert cf.json("archive", "purge", "--dry-run", *ARCHIVIST, env=two_years)["candidates"] == []
     three_years = {"COMPLAINTFORMS_NOW": "2028-10-12T10:00:00+08:00"}
-    assert len(cf.json("archive", "purge", "--dry-run", *ARCHIVIST, env=three_years)["candidates"]) == 1
+    assert (
+        len(cf.json("archive", "purge", "--dry-run", *ARCHIVIST, env=three_years)["candidates"])
+        == 1
+    )

@@ -85,9 +85,12 @@ def test_demo_in_a_subprocess_prints_where_every_output_is(tmp_path):
         pdf = next(p for p in case["documents"] if p.endswith(".pdf"))
         assert case["case_no"] in pdf_qr_codes(pdf)[0]
     statuses = {c["status"] for c in out["cases"]}
-    assert {"closed", "rejected", "assigned"} <= statuses
+    assert {"archived", "rejected", "assigned"} <= statuses
     forms = set().union(*(c["forms"] for c in out["cases"]))
     assert forms == {"record_card", "feedback_slip", "contact_letter", "reply_letter"}
+    assert len(out["scans"]["matched"]) == 3 and len(out["scans"]["unmatched"]) == 1
+    assert len(out["bundles"]) == 2 and out["verified"] == 2 and out["transfer_list"]
+    assert {"archived"} <= statuses
     history = run_cli(
         "--workspace",
         str(tmp_path / "demo"),

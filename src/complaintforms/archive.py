@@ -432,7 +432,13 @@ def verify_bundle(
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 _safe_extract(zf, Path(tmp))
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:  # damage shows here
+            except (
+                zipfile.BadZipFile,
+                OSError,
+                ValueError,
+                EOFError,
+                zlib.error,
+            ) as exc:  # damage shows here
                 return problems + [f"{label}: cannot be read: {exc}"]
             roots = [p for p in Path(tmp).iterdir() if p.is_dir()]
             if len(roots) != 1:

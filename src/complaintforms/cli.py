@@ -163,6 +163,14 @@ def demo(state: State, directory: str) -> None:
             f"{case['case_no']}  {case['status']}  ({case['channel']}, against {case['target']})"
         )
         lines += [f"    {path}" for path in case["documents"]]
+        lines += [f"    scan: {path}" for path in case["scans"]]
+    scans = result["scans"]
+    lines.append(f"scans:     {len(scans['matched'])} matched, {len(scans['unmatched'])} unmatched")
+    root = Path(result["workspace"])
+    lines += [f"    unmatched: {root / u['path']} ({u['reason']})" for u in scans["unmatched"]]
+    lines += [f"bundle:    {path}" for path in result["bundles"]]
+    lines += [f"transfer list: {path}" for path in result["transfer_list"]]
+    lines.append(f"verified:  {result['verified']} bundles, no problems")
     lines.append(f"records:   {result['records']}")
     emit(state, result, "\n".join(lines))
 

@@ -6,8 +6,11 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from . import archive
 from .cases import register_case
 from .documents import RendererSet
+from .intake import intake
+from .procedure import signoff_cases
 from .timeutil import iso
 from .timeutil import now as clock_now
 from .workspace import Workspace, init_workspace
@@ -77,6 +80,51 @@ def sample_cases(now: dt.datetime) -> list[dict]:
             "demand": "退还多收费用，重开发票。",
         },
     ]
+
+
+def _latest_pdf(ws: Workspace, case_no: str, form: str) -> Path:
+    docs = [
+        d for d in ws.store.get(case_no)["documents"] if d["form"] == form and d["format"] == "pdf"
+    ]
+    return ws.root / docs[-1]["path"]
+
+
+def simulate_scans(ws: Workspace, folder: Path, *, rude: str, idea: str, brakes: str) -> None:
+    """What a scanner would deliver: a slightly skewed, speckled PNG of one slip, and a stack
+    (a blank sheet, a slip scanned sideways, a signed receipt stub) as one image-only PDF."""
+    import random
+
+    import pypdfium2 as pdfium
+    from PIL import Image, ImageFilter
+
+    def page(path: Path, angle: float) -> Image.Image:
+        pdf = pdfium.PdfDocument(str(path))
+        try:
+            image = pdf[0].render(scale=200 / 72, grayscale=True).to_pil()
+        finally:
+            pdf.close()
+        image = image.rotate(angle, expand=True, fillcolor=255).filter(
+            ImageFilter.GaussianBlur(0.8)
+        )
+        px, rnd = image.load(), random.Random(angle)
+        for _ in range(4000):
+            px[rnd.randrange(image.width), rnd.randrange(image.height)] = rnd.choice((0, 255))
+        return image
+
+    page(_latest_pdf(ws, rude, "feedback_slip"), 2).save(folder / "scan-0001.png")
+    blank = Image.new("L", (1654, 2339), 250)
+    sheets = [
+        blank,
+        page(_latest_pdf(ws, idea, "feedback_slip"), 90),
+        page(_latest_pdf(ws, brakes, "contact_letter"), -1.5),
+    ]
+    sheets[0].convert("RGB").save(
+        folder / "scan-0002.pdf",
+        format="PDF",
+        save_all=True,
+        append_images=[s.convert("RGB") for s in sheets[1:]],
+        resolution=200,
+    )
 
 
 def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dict:
@@ -188,8 +236,27 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
     )
     say(f"{fees}: not accepted; reply letter written")
 
+    # The paper comes back: the scanner's output, simulated from the forms just printed.
+    scanner = ws.root / "scanner"
+    scanner.mkdir()
+    simulate_scans(ws, scanner, rude=rude, idea=idea, brakes=brakes)
+    report = intake(ws, [scanner], by=clerk)
+    say(f"scans: {len(report.matched)} matched, {len(report.unmatched)} kept unmatched")
+
+    # The manager signs off the closed cases; they are sealed into bundles and verified.
+    signoff_cases(ws, [brakes, inquiry], by="赵敏")
+    t = clock_now()
+    quarter = f"{t.year}Q{(t.month - 1) // 3 + 1}"
+    built = archive.build(ws, quarter=quarter, by="档案员")
+    verified = archive.verify(ws)
+    say(f"archive: {len(built.bundles)} bundles sealed and verified")
+
     cases = [ws.store.get(n) for n in numbers]
     return {
+        "scans": report.as_dict(),
+        "bundles": [str(ws.root / b["bundle"]) for b in built.bundles],
+        "transfer_list": [str(ws.root / d["path"]) for d in built.transfer_list],
+        "verified": verified["verified"],
         "workspace": str(ws.root),
         "config": str(ws.config_path),
         "cases": [
@@ -199,6 +266,7 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
                 "channel": c["channel"],
                 "target": c["target"]["type"],
                 "documents": [str(ws.root / d["path"]) for d in c["documents"]],
+                "scans": [str(ws.root / a["path"]) for a in c["attachments"]],
                 "forms": sorted({d["form"] for d in c["documents"]}),
             }
             for c in cases
