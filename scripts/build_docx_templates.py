@@ -103,7 +103,7 @@ def shade(cell, fill: str = "F0F0F0") -> None:
     tcpr.append(shd)
 
 
-def header_block(doc) -> None:
+def header_block(doc, ident: str = "编号 {{ case_no }}") -> None:
     table = doc.add_table(rows=1, cols=3)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     widths = (Mm(28), Mm(124), Mm(28))
@@ -122,7 +122,7 @@ def header_block(doc) -> None:
     )
     para(
         middle,
-        "{{ form.code }} 第 {{ form.version }} 版 · 编号 {{ case_no }}",
+        "{{ form.code }} 第 {{ form.version }} 版 · " + ident,
         size=9,
         align=WD_ALIGN_PARAGRAPH.CENTER,
     )
@@ -132,7 +132,7 @@ def header_block(doc) -> None:
     para(right, "文档 {{ serial }}", size=7, align=WD_ALIGN_PARAGRAPH.CENTER)
 
 
-def footer_block(doc) -> None:
+def footer_block(doc, ident: str = "{{ case_no }}") -> None:
     footer = doc.sections[0].footer
     p = footer.paragraphs[0]
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -140,7 +140,7 @@ def footer_block(doc) -> None:
     add_field(p, "PAGE")
     set_run_font(p.add_run(" 页 / 共 "), size=9)
     add_field(p, "NUMPAGES")
-    set_run_font(p.add_run(" 页　　{{ case_no }}"), size=9)
+    set_run_font(p.add_run(" 页　　" + ident), size=9)
 
 
 def field_table(doc, rows: list[tuple]) -> None:
@@ -409,34 +409,9 @@ def mark_header_row(row) -> None:
     trpr.append(header)
 
 
-def list_header(doc) -> None:
-    table = doc.add_table(rows=1, cols=3)
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    middle = table.rows[0].cells[1]
-    middle.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_run_font(middle.paragraphs[0].add_run("{{ org.name }} {{ org.unit }}"), size=11)
-    para(middle, "{{ form.title }}", size=18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, font=HEAD_FONT)
-    para(middle, "{{ form.code }} 第 {{ form.version }} 版 · {{ period }}", size=9, align=WD_ALIGN_PARAGRAPH.CENTER)
-    right = table.rows[0].cells[2]
-    right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    right.paragraphs[0].add_run("{{ qr }}")
-    para(right, "文档 {{ serial }}", size=7, align=WD_ALIGN_PARAGRAPH.CENTER)
-
-
-def list_footer(doc) -> None:
-    footer = doc.sections[0].footer
-    p = footer.paragraphs[0]
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_run_font(p.add_run("{{ form.code }}　　第 "), size=9)
-    add_field(p, "PAGE")
-    set_run_font(p.add_run(" 页 / 共 "), size=9)
-    add_field(p, "NUMPAGES")
-    set_run_font(p.add_run(" 页　　{{ period }}"), size=9)
-
-
 def register_document(intro: str, headers: list[str], cells: list[str], signers: str) -> Document:
     doc = base_document()
-    list_header(doc)
+    header_block(doc, "{{ period }}")
     para(doc, intro)
     table = doc.add_table(rows=3, cols=len(headers))
     table.style = "Table Grid"
@@ -452,7 +427,7 @@ def register_document(intro: str, headers: list[str], cells: list[str], signers:
     end.cells[0].merge(end.cells[-1]).text = "{%tr endfor %}"
     para(doc, signers, align=WD_ALIGN_PARAGRAPH.RIGHT)
     para(doc, "编制 {{ by }} · 打印时间 {{ generated_at }} · 文档序号 {{ serial }}", size=8)
-    list_footer(doc)
+    footer_block(doc, "{{ period }}")
     return doc
 
 
@@ -460,8 +435,16 @@ def transfer_list() -> Document:
     return register_document(
         "移交部门：{{ org.unit }}　　期间：{{ period }}　　共 {{ rows|length }} 卷",
         ["序号", "案卷编号", "结案时间", "责任部门", "类别", "审核人", "字节", "SHA-256"],
-        ["{{ loop.index }}", "{{ r.case_no }}", "{{ r.closed_at[:10] }}", "{{ r.department }}", "{{ r.category }}",
-         "{{ r.signed_off_by }}", "{{ r.bytes }}", "{{ r.sha256 }}"],
+        [
+            "{{ loop.index }}",
+            "{{ r.case_no }}",
+            "{{ r.closed_at[:10] }}",
+            "{{ r.department }}",
+            "{{ r.category }}",
+            "{{ r.signed_off_by }}",
+            "{{ r.bytes }}",
+            "{{ r.sha256 }}",
+        ],
         "移交人：__________　接收人：__________　日期：__________",
     )
 
@@ -470,8 +453,15 @@ def disposal_register() -> Document:
     return register_document(
         "销毁日期：{{ period }}　　共 {{ rows|length }} 卷　　依据：保管期限届满（结案起算）",
         ["序号", "案卷编号", "结案时间", "保管至", "销毁人", "销毁时间", "SHA-256"],
-        ["{{ loop.index }}", "{{ r.case_no }}", "{{ r.closed_at[:10] }}", "{{ r.retain_until }}", "{{ r.by }}",
-         "{{ r.at[:16] }}", "{{ r.sha256 }}"],
+        [
+            "{{ loop.index }}",
+            "{{ r.case_no }}",
+            "{{ r.closed_at[:10] }}",
+            "{{ r.retain_until }}",
+            "{{ r.by }}",
+            "{{ r.at[:16] }}",
+            "{{ r.sha256 }}",
+        ],
         "监销人：__________　负责人：__________　日期：__________",
     )
 

@@ -48,12 +48,24 @@ def cf(ws: Workspace) -> Runner:
     return Runner(ws)
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict | None = None,
+    timeout: float = 120,
+    input_text: str | None = None,
+):
     """The real console script in a subprocess."""
     exe = Path(sys.executable).parent / "complaintforms"
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=timeout
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=timeout,
+        input=input_text,
     )
 
 

@@ -113,3 +113,35 @@ def test_help_is_fast_enough_to_not_import_the_renderers():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_without_a_cjk_font_pdfs_are_refused_and_doctor_says_why(tmp_path):
+    """A machine with no Chinese font, simulated with an empty fontconfig configuration."""
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(
+        f"<?xml version='1.0'?><fontconfig><dir>{tmp_path / 'no-fonts'}</dir>"
+        f"<cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>",
+        encoding="utf-8",
+    )
+    env = {"FONTCONFIG_FILE": str(conf)}
+    assert run_cli("init", str(tmp_path / "ws")).returncode == 0
+    before = sorted(p.name for p in (tmp_path / "ws" / "records").rglob("*"))
+    result = run_cli(
+        "--workspace",
+        str(tmp_path / "ws"),
+        "case",
+        "new",
+        "--from",
+        "-",
+        env=env,
+        input_text=json.dumps(FULL_CASE, ensure_ascii=False),
+    )
+    assert result.returncode == 1
+    assert (
+        "no Chinese (CJK) font is installed" in result.stderr and "Traceback" not in result.stderr
+    )
+    assert sorted(
+        p.name for p in (tmp_path / "ws" / "records").rglob("*") if p.name != ".lock"
+    ) == [n for n in before if n != ".lock"]
+    doctor = run_cli("--workspace", str(tmp_path / "ws"), "doctor", env=env)
+    assert doctor.returncode == 1 and "FAIL  cjk-font" in doctor.stdout

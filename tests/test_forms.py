@@ -57,7 +57,8 @@ def test_forms_check_finds_smart_quotes_in_a_tag(cf, ws):
 def test_a_template_cannot_read_files_outside_forms(cf, ws, tmp_path):
     secret = tmp_path / "secret.css"
     secret.write_text("body { color: red }", encoding="utf-8")
-    base = ws.forms_dir / "base.html"
+    base = ws.forms_dir / "_head.html"
+    assert '<link rel="stylesheet" href="forms.css">' in base.read_text(encoding="utf-8")
     base.write_text(
         base.read_text(encoding="utf-8").replace(
             '<link rel="stylesheet" href="forms.css">',
@@ -100,7 +101,8 @@ def test_a_template_cannot_include_files_outside_forms(cf, ws, tmp_path):
 
 def test_forms_folder_may_hold_its_own_assets(cf, ws):
     shutil.copy(ws.forms_dir / "forms.css", ws.forms_dir / "extra.css")
-    base = ws.forms_dir / "base.html"
+    base = ws.forms_dir / "_head.html"
+    assert '<link rel="stylesheet" href="forms.css">' in base.read_text(encoding="utf-8")
     base.write_text(
         base.read_text(encoding="utf-8").replace(
             'href="forms.css">', 'href="forms.css"><link rel="stylesheet" href="extra.css">'

@@ -83,13 +83,78 @@ def font_families(pattern: str = ":") -> tuple[str, ...]:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def has_cjk_font() -> bool:
+    """Whether fontconfig knows a font covering Simplified Chinese.
+
+    Asked of libfontconfig directly (a few ms; the configuration it loads is the one Pango
+    uses next) rather than through fc-list, which would cost a subprocess on every PDF.
+    Without any font at all Pango crashes the process, so this check comes first.
+    """
+    import ctypes
+
+    try:
+        fc = ctypes.CDLL("libfontconfig.so.1")
+    except OSError:
+        return bool(cjk_fonts())
+    fc.FcNameParse.restype = ctypes.c_void_p
+    fc.FcNameParse.argtypes = [ctypes.c_char_p]
+    fc.FcObjectSetBuild.restype = ctypes.c_void_p
+    fc.FcFontList.restype = ctypes.c_void_p
+    fc.FcFontList.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    for name in ("FcPatternDestroy", "FcObjectSetDestroy", "FcFontSetDestroy"):
+        getattr(fc, name).argtypes = [ctypes.c_void_p]
+    pattern = fc.FcNameParse(b":lang=zh-cn")
+    objects = fc.FcObjectSetBuild(b"family", None)
+    fonts = fc.FcFontList(None, pattern, objects)
+    try:
+        return bool(fonts) and ctypes.cast(fonts, ctypes.POINTER(ctypes.c_int))[0] > 0
+    finally:
+        fc.FcPatternDestroy(pattern)
+        fc.FcObjectSetDestroy(objects)
+        if fonts:
+            fc.FcFontSetDestroy(fonts)
+
+
 def cjk_fonts() -> tuple[str, ...]:
     """Families of the installed fonts that cover Simplified Chinese."""
     return font_families(":lang=zh-cn")
 
 
+def import_weasyprint():
+    """Import WeasyPrint without its slow library search.
+
+    WeasyPrint tries several names for each native library through cffi, which calls
+    ctypes.util.find_library for each miss; on Linux that spawns ldconfig and gcc, about
+    0.1 s per process. The names WeasyPrint tries include the plain sonames
+    (libpango-1.0.so.0), which the loader finds by itself, so the search can be skipped; if
+    the import fails that way, it is retried with the search.
+    """
+    import sys
+
+    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
+        import weasyprint
+
+        return weasyprint
+    import ctypes.util
+
+    original = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        import weasyprint
+    except OSError:
+        for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+            del sys.modules[name]
+        ctypes.util.find_library = original
+        import weasyprint
+    finally:
+        ctypes.util.find_library = original
+    return weasyprint
+
+
 def harfbuzz_subsetting() -> bool:
     """True when WeasyPrint subsets fonts with HarfBuzz (fast) rather than fontTools (~8 s)."""
+    import_weasyprint()
     from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
 
     return bool(harfbuzz_subset) and bool(harfbuzz.hb_version_atleast(4, 1, 0))
@@ -126,12 +191,12 @@ class PdfRenderer:
         out.write_bytes(self.to_bytes(spec, context))
 
     def to_bytes(self, spec: FormSpec, context: dict) -> bytes:
-        if not cjk_fonts():
+        if not has_cjk_font():
             raise RenderError(
                 "no Chinese (CJK) font is installed, the PDF would show empty boxes; "
                 "install fonts-noto-cjk (apt-get install fonts-noto-cjk)"
             )
-        import weasyprint
+        weasyprint = import_weasyprint()
         from weasyprint.urls import FatalURLFetchingError
 
         source = self.html.to_string(spec, context)
@@ -164,6 +229,7 @@ class PdfRenderer:
 def _forms_only_fetcher(forms_dir: Path):
     from urllib.parse import unquote, urlparse
 
+    import_weasyprint()
     from weasyprint.urls import URLFetcher
 
     class FormsOnlyFetcher(URLFetcher):
