@@ -466,6 +466,126 @@ def disposal_register() -> Document:
     )
 
 
+def opinion_register() -> Document:
+    doc = register_document(
+        "期间：{{ period }}　　共 {{ rows|length }} 条",
+        ["序号", "日期", "顾客", "联系方式", "渠道", "意见内容", "处理情况", "回复情况", "经办人"],
+        [
+            "{{ r.no }}",
+            "{{ r.date }}\n{{ r.ref }}",
+            "{{ r.customer }}",
+            "{{ r.contact }}",
+            "{{ r.channel }}\n{{ r.kind }}",
+            "{{ r.content }}",
+            "{{ r.handling }}",
+            "{{ r.reply }}",
+            "{{ r.handler }}",
+        ],
+        "网点负责人签字：__________　日期：__________",
+    )
+    para(doc, "网点负责人审核意见：")
+    return doc
+
+
+def statistics_report() -> Document:
+    doc = base_document()
+    header_block(doc, "{{ period }}")
+    para(
+        doc,
+        "{{ period }} {{ heading }}",
+        size=14,
+        bold=True,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        font=HEAD_FONT,
+    )
+    para(
+        doc,
+        "统计口径：按受理（收到）日期归属期间；统计截至 {{ as_of }}；处理时长按工作日计算。本报告不含客户个人信息。",
+        size=8,
+    )
+    para(doc, "一、总体情况", size=11, bold=True, font=HEAD_FONT)
+    para(doc, "{% if empty %}本期未收到投诉、咨询或建议，各项比率不适用。{% endif %}")
+    field_table(
+        doc,
+        [
+            (
+                "本期总数",
+                "{{ summary.total }}",
+                "受理 / 不受理",
+                "{{ summary.accepted }} / {{ summary.rejected }}",
+            ),
+            (
+                "上期（{{ summary.previous_label }}）",
+                "{{ summary.previous }}（环比 {{ summary.previous_change }}）",
+                "去年同期（{{ summary.last_year_label }}）",
+                "{{ summary.last_year }}（同比 {{ summary.last_year_change }}）",
+            ),
+            ("已结案", "{{ summary.closed }}"),
+        ],
+    )
+    para(doc, "二、分类统计", size=11, bold=True, font=HEAD_FONT)
+    table = doc.add_table(rows=4, cols=3)
+    table.style = "Table Grid"
+    table.rows[0].cells[0].merge(table.rows[0].cells[2]).text = "{%tr for t in tables %}"
+    title = table.rows[1].cells[0].merge(table.rows[1].cells[2])
+    set_run_font(title.paragraphs[0].add_run("{{ t.title }}"), HEAD_FONT, 9)
+    shade(title)
+    table.rows[2].cells[0].merge(
+        table.rows[2].cells[2]
+    ).text = "{% for r in t.rows %}{{ r.label }}：{{ r.count }}（{{ r.share }}）　{% else %}无{% endfor %}"
+    table.rows[3].cells[0].merge(table.rows[3].cells[2]).text = "{%tr endfor %}"
+    para(doc, "{% for c in charts %}{{ c }}{% endfor %}")
+    para(doc, "三、处理时效", size=11, bold=True, font=HEAD_FONT)
+    field_table(
+        doc,
+        [
+            (
+                "已处理",
+                "{{ summary.resolved }}",
+                "按时处理",
+                "{{ summary.on_time }}（按时率 {{ summary.on_time_rate }}）",
+            ),
+            (
+                "平均处理时长",
+                "{{ summary.days_mean }} 个工作日",
+                "最长处理时长",
+                "{{ summary.days_max }} 个工作日",
+            ),
+            ("逾期未办结", "{{ summary.overdue }}"),
+        ],
+    )
+    para(doc, "四、回访满意度", size=11, bold=True, font=HEAD_FONT)
+    field_table(
+        doc,
+        [
+            ("回访数", "{{ summary.callbacks }}", "满意率", "{{ summary.satisfaction_rate }}"),
+            (
+                "满意 / 基本满意 / 不满意",
+                "{{ summary.satisfied }} / {{ summary.basically }} / {{ summary.dissatisfied }}",
+            ),
+        ],
+    )
+    para(doc, "五、月度趋势：{% for t in trend %}{{ t.month }} {{ t.count }} 件　{% endfor %}")
+    para(doc, "六、重大投诉", size=11, bold=True, font=HEAD_FONT)
+    para(
+        doc,
+        "{% for m in major %}{{ m.case_no }}　{{ m.received }}　{{ m.category }}　{{ m.department }}　{{ m.status }}　{{ m.summary }}\n{% else %}本期无重大投诉。{% endfor %}",
+    )
+    para(doc, "七、处罚情况", size=11, bold=True, font=HEAD_FONT)
+    para(
+        doc,
+        "{% for p in penalties %}{{ p.case_no }}　{{ p.type }}　{{ p.person }}　{{ p.amount }}\n{% else %}本期无处罚。{% endfor %}",
+    )
+    para(doc, "八、原因分析与改进措施", size=11, bold=True, font=HEAD_FONT)
+    para(doc, "\n\n\n")
+    para(
+        doc, "编制：__________　审核：__________　日期：__________", align=WD_ALIGN_PARAGRAPH.RIGHT
+    )
+    para(doc, "编制 {{ by }} · 打印时间 {{ generated_at }} · 文档序号 {{ serial }}", size=8)
+    footer_block(doc, "{{ period }}")
+    return doc
+
+
 TEMPLATES = {
     "record_card": record_card,
     "feedback_slip": feedback_slip,
@@ -473,6 +593,8 @@ TEMPLATES = {
     "reply_letter": reply_letter,
     "transfer_list": transfer_list,
     "disposal_register": disposal_register,
+    "opinion_register": opinion_register,
+    "statistics_report": statistics_report,
 }
 
 

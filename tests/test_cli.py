@@ -91,6 +91,8 @@ def test_demo_in_a_subprocess_prints_where_every_output_is(tmp_path):
     assert len(out["scans"]["matched"]) == 3 and len(out["scans"]["unmatched"]) == 1
     assert len(out["bundles"]) == 2 and out["verified"] == 2 and out["transfer_list"]
     assert {"archived"} <= statuses
+    assert {p.rsplit(".", 1)[1] for p in out["register"]} == {"pdf", "docx"}
+    assert {p.rsplit(".", 1)[1] for p in out["report"]} == {"pdf", "docx", "csv"}
     history = run_cli(
         "--workspace",
         str(tmp_path / "demo"),

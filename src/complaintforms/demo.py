@@ -10,7 +10,9 @@ from . import archive
 from .cases import register_case
 from .documents import RendererSet
 from .intake import intake
+from .opinions import add_opinion, render_register
 from .procedure import signoff_cases
+from .reports import build_report
 from .timeutil import iso
 from .timeutil import now as clock_now
 from .workspace import Workspace, init_workspace
@@ -251,8 +253,29 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
     verified = archive.verify(ws)
     say(f"archive: {len(built.bundles)} bundles sealed and verified")
 
+    # The month's opinion register and the quarter's statistics report.
+    add_opinion(
+        ws,
+        {
+            "content": "大厅休息区空调温度偏低，建议调高。",
+            "kind": "suggestion",
+            "name": "王女士",
+            "phone": "13700001234",
+            "handling": "已请行政部调高温度",
+            "reply_at": ago(1),
+            "reply_how": "当面",
+            "at": ago(3),
+        },
+        by=clerk,
+    )
+    register = render_register(ws, f"{t.year}-{t.month:02d}", by=clerk)
+    statistics = build_report(ws, quarter, by=clerk)
+    say(f"register: {register['entries']} entries; report {quarter}: {statistics['total']} cases")
+
     cases = [ws.store.get(n) for n in numbers]
     return {
+        "register": [str(ws.root / d["path"]) for d in register["documents"]],
+        "report": [str(ws.root / f["path"]) for f in statistics["files"]],
         "scans": report.as_dict(),
         "bundles": [str(ws.root / b["bundle"]) for b in built.bundles],
         "transfer_list": [str(ws.root / d["path"]) for d in built.transfer_list],

@@ -34,6 +34,7 @@ ENUMS: dict[str, dict[str, str]] = {
         "archived": "已归档",
     },
     "penalty": {"warning": "警告", "minor_demerit": "小过", "major_demerit": "大过"},
+    "opinion_kind": {"opinion": "意见", "praise": "表扬", "suggestion": "建议"},
 }
 
 

@@ -118,6 +118,42 @@ FORMS["disposal_register"] = FormSpec(
     kind="list",
 )
 
+FORMS["statistics_report"] = FormSpec(
+    name="statistics_report",
+    code="KF-08",
+    version="1.0",
+    title="投诉统计报告",
+    fields=(
+        "org",
+        "form",
+        "period",
+        "by",
+        "qr",
+        "serial",
+        "generated_at",
+        "heading",
+        "as_of",
+        "empty",
+        "summary",
+        "tables",
+        "trend",
+        "major",
+        "penalties",
+        "charts",
+    ),
+    leaves_centre=False,
+    kind="list",
+)
+FORMS["opinion_register"] = FormSpec(
+    name="opinion_register",
+    code="KF-07",
+    version="1.0",
+    title="顾客意见登记簿",
+    fields=LIST_FIELDS,
+    leaves_centre=False,
+    kind="list",
+)
+
 
 def build_list_context(
     spec: FormSpec,

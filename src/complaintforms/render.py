@@ -7,12 +7,14 @@ under forms/ and data: URLs. Values are escaped in both formats (autoescape on).
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import logging
 import shutil
 import subprocess
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +22,29 @@ from .errors import RenderError
 from .forms import FormSpec
 
 FORMATS = ("pdf", "docx", "html")
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A chart: SVG for the HTML/PDF (crisp, embedded as a data URI image) and PNG for Word."""
+
+    svg: bytes
+    png: bytes
+    width_mm: float = 160
+
+    def data_uri(self) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
+
+
+def convert_pictures(value, convert):
+    """Replace every Picture inside nested dicts and lists."""
+    if isinstance(value, Picture):
+        return convert(value)
+    if isinstance(value, dict):
+        return {k: convert_pictures(v, convert) for k, v in value.items()}
+    if isinstance(value, list):
+        return [convert_pictures(v, convert) for v in value]
+    return value
 
 
 def is_qr_key(key: str) -> bool:
@@ -58,6 +83,7 @@ class HtmlRenderer:
             from .qrcode import svg_data_uri
 
             ctx = {k: svg_data_uri(v) if is_qr_key(k) else v for k, v in context.items()}
+            ctx = convert_pictures(ctx, Picture.data_uri)
             return template.render(ctx)
         except TemplateError as exc:
             where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
@@ -278,6 +304,9 @@ class DocxRenderer:
                 else v
                 for k, v in context.items()
             }
+            ctx = convert_pictures(
+                ctx, lambda p: InlineImage(template, io.BytesIO(p.png), width=Mm(p.width_mm))
+            )
             template.render(ctx, jinja_env=jinja_env(), autoescape=True)
             buf = io.BytesIO()
             template.save(buf)

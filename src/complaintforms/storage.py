@@ -37,6 +37,8 @@ from tinydb.storages import Storage
 from .errors import NotFoundError, StorageError
 
 INDEX_FORMAT = 1
+# The collections of records, each in monthly TinyDB partitions, and the field naming each record.
+ID_FIELDS = {"cases": "case_no", "opinions": "id"}
 LOCK_TIMEOUT = 120.0
 GENESIS = "0" * 64
 
@@ -143,8 +145,8 @@ class CaseStore:
     def tmp_dir(self) -> Path:
         return self.records / ".tmp"
 
-    def partition_rel(self, key: str) -> str:
-        return f"cases/{key}.json"
+    def partition_rel(self, key: str, collection: str = "cases") -> str:
+        return f"{collection}/{key}.json"
 
     # -- locking and recovery ------------------------------------------------------------
     def lock(self):
@@ -234,14 +236,14 @@ class CaseStore:
             raise StorageError(f"{self.index_path}: unknown index format {index.get('format')!r}")
         return index
 
-    def read_partition(self, key: str) -> dict:
-        path = self.records / self.partition_rel(key)
+    def read_partition(self, key: str, collection: str = "cases") -> dict:
+        path = self.records / self.partition_rel(key, collection)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
             return {}
         try:
-            return (loads(raw) or {}).get("cases", {})
+            return (loads(raw) or {}).get(collection, {})
         except orjson.JSONDecodeError:
             raise StorageError(f"{path}: damaged (not valid JSON)") from None
 
@@ -256,18 +258,20 @@ class CaseStore:
             raise StorageError(f"{case_no}: listed in the index but missing from its partition")
         return doc
 
-    def partitions(self) -> list[str]:
-        folder = self.records / "cases"
+    def partitions(self, collection: str = "cases") -> list[str]:
+        folder = self.records / collection
         if not folder.exists():
             return []
         return sorted(p.stem for p in folder.glob("*.json"))
 
-    def iter_cases(self, partitions: Iterable[str] | None = None) -> Iterator[dict]:
-        """Every case, partition by partition (oldest first), in registration order."""
+    def iter_cases(
+        self, partitions: Iterable[str] | None = None, collection: str = "cases"
+    ) -> Iterator[dict]:
+        """Every case (or opinion), partition by partition (oldest first), in registration order."""
         self._ensure_consistent()
-        keys = self.partitions() if partitions is None else sorted(set(partitions))
+        keys = self.partitions(collection) if partitions is None else sorted(set(partitions))
         for key in keys:
-            docs = self.read_partition(key)
+            docs = self.read_partition(key, collection)
             for doc_id in sorted(docs, key=int):
                 yield docs[doc_id]
 
@@ -339,6 +343,7 @@ def new_index() -> dict:
     return {
         "format": INDEX_FORMAT,
         "cases": {},
+        "opinions": {},
         "counters": {},
         "doc_serial": 0,
         "audit": {"seq": 0, "hash": GENESIS, "segment": ""},
@@ -400,12 +405,11 @@ class Transaction:
         self._data[rel] = data
         self._dirty.add(rel)
 
-    def _table(self, partition: str):
-        if partition not in self._dbs:
-            self._dbs[partition] = TinyDB(
-                storage=_StagedStorage, txn=self, rel=self.store.partition_rel(partition)
-            )
-        return self._dbs[partition].table("cases")
+    def _table(self, partition: str, collection: str = "cases"):
+        rel = self.store.partition_rel(partition, collection)
+        if rel not in self._dbs:
+            self._dbs[rel] = TinyDB(storage=_StagedStorage, txn=self, rel=rel)
+        return self._dbs[rel].table(collection)
 
     # -- the repository operations ------------------------------------------------------------
     def exists(self, case_no: str) -> bool:
@@ -420,12 +424,13 @@ class Transaction:
             raise StorageError(f"{case_no}: listed in the index but missing from its partition")
         return dict(doc)
 
-    def insert(self, case: dict, partition: str) -> None:
-        case_no = case["case_no"]
-        if self.exists(case_no):
-            raise StorageError(f"case number {case_no} is already taken")
-        doc_id = self._table(partition).insert(case)
-        self.index["cases"][case_no] = [partition, doc_id]
+    def insert(self, case: dict, partition: str, collection: str = "cases") -> None:
+        key = case[ID_FIELDS[collection]]
+        index = self.index.setdefault(collection, {})
+        if key in index:
+            raise StorageError(f"number {key} is already taken")
+        doc_id = self._table(partition, collection).insert(case)
+        index[key] = [partition, doc_id]
 
     def replace(self, case: dict) -> None:
         partition, doc_id = self.index["cases"][case["case_no"]]

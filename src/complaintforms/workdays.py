@@ -19,8 +19,17 @@ class WorkCalendar:
     extra_workdays: frozenset[dt.date] = frozenset()
     warnings: list[str] = field(default_factory=list)
     _outside_years: set[int] = field(default_factory=set)
+    _memo: dict[dt.date, bool] = field(
+        default_factory=dict
+    )  # reports ask about the same days often
 
     def is_workday(self, day: dt.date) -> bool:
+        cached = self._memo.get(day)
+        if cached is None:
+            cached = self._memo[day] = self._is_workday(day)
+        return cached
+
+    def _is_workday(self, day: dt.date) -> bool:
         if day in self.extra_holidays:
             return False
         if day in self.extra_workdays:
