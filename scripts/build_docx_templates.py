@@ -569,12 +569,12 @@ def statistics_report() -> Document:
     para(doc, "六、重大投诉", size=11, bold=True, font=HEAD_FONT)
     para(
         doc,
-        "{% for m in major %}{{ m.case_no }}　{{ m.received }}　{{ m.category }}　{{ m.department }}　{{ m.status }}　{{ m.summary }}\n{% else %}本期无重大投诉。{% endfor %}",
+        "{% for m in major %}{{ m.case_no }}　{{ m.received }}　{{ m.category }}　{{ m.department }}　{{ m.status }}　{{ m.summary }}\n{% else %}本期无重大投诉。{% endfor %}{% if more.major %}另有 {{ more.major }} 件，见随附 CSV。{% endif %}",
     )
     para(doc, "七、处罚情况", size=11, bold=True, font=HEAD_FONT)
     para(
         doc,
-        "{% for p in penalties %}{{ p.case_no }}　{{ p.type }}　{{ p.person }}　{{ p.amount }}\n{% else %}本期无处罚。{% endfor %}",
+        "{% for p in penalties %}{{ p.case_no }}　{{ p.type }}　{{ p.person }}　{{ p.amount }}\n{% else %}本期无处罚。{% endfor %}{% if more.penalties %}另有 {{ more.penalties }} 项，见随附 CSV。{% endif %}",
     )
     para(doc, "八、原因分析与改进措施", size=11, bold=True, font=HEAD_FONT)
     para(doc, "\n\n\n")

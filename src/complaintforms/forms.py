@@ -139,6 +139,7 @@ FORMS["statistics_report"] = FormSpec(
         "trend",
         "major",
         "penalties",
+        "more",
         "charts",
     ),
     leaves_centre=False,

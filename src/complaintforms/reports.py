@@ -16,6 +16,9 @@ from .timeutil import iso, parse_date
 from .timeutil import now as clock_now
 from .workspace import Workspace
 
+# Lists printed in full up to this many rows; the CSV and --json always hold them all.
+LISTED = 50
+
 LABELS = {
     "by_kind": ("kind", "按性质"),
     "by_channel": ("channel", "按渠道"),
@@ -153,9 +156,15 @@ def report_context(figs: dict, config, period: fig.Period) -> dict:
                 "status": label("status", m["status"]),
                 "summary": m["summary"] or "",
             }
-            for m in figs["major_cases"]
+            for m in figs["major_cases"][:LISTED]
         ],
-        "penalties": [{**p, "type": label("penalty", p["type"])} for p in figs["penalties"]],
+        "penalties": [
+            {**p, "type": label("penalty", p["type"])} for p in figs["penalties"][:LISTED]
+        ],
+        "more": {
+            "major": max(len(figs["major_cases"]) - LISTED, 0),
+            "penalties": max(len(figs["penalties"]) - LISTED, 0),
+        },
         "charts": charts(figs, config),
     }
 
