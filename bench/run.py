@@ -220,6 +220,63 @@ def verify_bundles(n: int) -> tuple[str, float, float]:
     return (f"archive verify --all, {n:,} bundles", seconds, 60.0)
 
 
+def lifecycle_ledger(n: int, first: str, days: int) -> list[dict]:
+    """n cases in every state (the tests' generated ledger, recycled), received over `days`
+    days from `first`, each case's steps moved along with its receipt."""
+    import datetime as dt
+    import random
+
+    sys.path.insert(0, str(REPO))
+    from tests.test_reports import make_ledger
+
+    base, rnd, out = make_ledger(n=360), random.Random(1), []
+    start = dt.date.fromisoformat(first)
+
+    def move(text: str | None, shift: int) -> str | None:
+        return (
+            (dt.datetime.fromisoformat(text) + dt.timedelta(days=shift)).isoformat()
+            if text
+            else text
+        )
+
+    for i in range(n):
+        rec = json.loads(json.dumps(base[i % len(base)]))
+        rec["case_no"] = f"TS-B-{i + 1:07d}"
+        shift = (
+            start
+            + dt.timedelta(days=rnd.randrange(days))
+            - dt.date.fromisoformat(rec["received_at"][:10])
+        ).days
+        rec["received_at"] = move(rec["received_at"], shift)
+        for section in ("decision", "handling", "callback", "closure"):
+            for key in ("at", "resolved_at"):
+                if rec.get(section) and rec[section].get(key):
+                    rec[section][key] = move(rec[section][key], shift)
+        for past in rec.get("reopens", []):
+            past["at"] = move(past["at"], shift)
+            past["handling"]["resolved_at"] = move(past["handling"]["resolved_at"], shift)
+            past["callback"]["at"] = move(past["callback"]["at"], shift)
+        if rec["received_at"] < "2026-11-01":
+            out.append(rec)
+    return out
+
+
+def report_seconds(label: str, n: int, first: str, days: int) -> float:
+    from complaintforms.workspace import init_workspace
+
+    root = OUT / f"report-{label}"
+    shutil.rmtree(root, ignore_errors=True)
+    init_workspace(root)
+    src = OUT / f"report-{label}.json"
+    src.write_text(
+        json.dumps(lifecycle_ledger(n, first, days), ensure_ascii=False), encoding="utf-8"
+    )
+    subprocess.run(
+        [EXE, "-w", str(root), "case", "import", str(src)], check=True, capture_output=True
+    )
+    return timed([EXE, "-w", str(root), "report", "quarterly", "2026Q3"], runs=3)
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     rows: list[tuple[str, float, float]] = []
@@ -272,6 +329,21 @@ def main() -> None:
             )
         )
 
+    rows.append(
+        (
+            "quarterly report, 10,000 cases in the quarter",
+            report_seconds("10k", 10_000, "2026-07-01", 90),
+            5.0,
+        )
+    )
+    if os.environ.get("BENCH_LARGE"):
+        rows.append(
+            (
+                "quarterly report, 100,000 stored cases",
+                report_seconds("100k", 100_000, "2023-01-01", 1400),
+                15.0,
+            )
+        )
     rows.append(scan_intake_rate())
     rows.append(verify_bundles(int(os.environ.get("BENCH_BUNDLES", "1000"))))
 
