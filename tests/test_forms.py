@@ -125,3 +125,23 @@ def test_a_broken_word_template_is_refused_and_nothing_is_stored(cf, ws):
         input=json.dumps(FULL_CASE, ensure_ascii=False),
         expect="forms/record_card.docx: not a Word document",
     )
+
+
+def test_a_missing_template_is_named_and_nothing_changes(cf, ws):
+    from .test_procedure import register
+
+    case_no = register(cf)
+    (ws.forms_dir / "reply_letter.html").unlink()
+    refused(
+        cf,
+        ws,
+        "case",
+        "reject",
+        case_no,
+        "--reason",
+        "不属实",
+        "--by",
+        "吴芳",
+        expect="forms/reply_letter.html is missing from this workspace",
+    )
+    assert "forms/reply_letter.html: missing" in cf("forms", "check").stdout

@@ -75,7 +75,7 @@ class HtmlRenderer:
         self.env = jinja_env(self.forms_dir)
 
     def to_string(self, spec: FormSpec, context: dict) -> str:
-        from jinja2 import TemplateError
+        from jinja2 import TemplateError, TemplateNotFound
 
         name = f"{spec.name}.html"
         try:
@@ -85,6 +85,11 @@ class HtmlRenderer:
             ctx = {k: svg_data_uri(v) if is_qr_key(k) else v for k, v in context.items()}
             ctx = convert_pictures(ctx, Picture.data_uri)
             return template.render(ctx)
+        except TemplateNotFound as exc:
+            raise RenderError(
+                f"forms/{exc.name} is missing from this workspace (made before this form existed?); "
+                f"copy it from a new workspace (complaintforms init) into {self.forms_dir}"
+            ) from None
         except TemplateError as exc:
             where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
             raise RenderError(f"forms/{name}{where}: {exc.message or exc}") from None
@@ -293,7 +298,10 @@ class DocxRenderer:
 
         path = self.forms_dir / f"{spec.name}.docx"
         if not path.is_file():
-            raise RenderError(f"forms/{spec.name}.docx: template missing")
+            raise RenderError(
+                f"forms/{spec.name}.docx is missing from this workspace; copy it from a new "
+                f"workspace (complaintforms init) into {self.forms_dir}"
+            )
         try:
             template = DocxTemplate(str(path))
             from .qrcode import png_bytes
