@@ -289,3 +289,17 @@ def test_store_files_are_utf8_without_escapes(cf, ws):
     raw = (ws.records_dir / "cases" / "2026-11.json").read_bytes()
     assert "喆".encode() in raw and b"\\u" not in raw
     assert snapshot(ws)  # sanity
+
+
+def test_form_render_all_spreads_a_batch_over_worker_processes(cf, ws):
+    numbers = [new_case(cf, FULL_CASE)["case_no"] for _ in range(9)]
+    docs = cf.json(
+        "form", "render", "record_card", "--all", "--format", "pdf,docx", "--workers", "2"
+    )
+    assert len(docs) == 18 and len({d["serial"] for d in docs}) == 9
+    for case_no in numbers:
+        shown = cf.json("case", "show", case_no)
+        pdf = next(ws.root / d["path"] for d in shown["documents"][2:] if d["format"] == "pdf")
+        assert parse_payload(pdf_qr_codes(pdf)[0]).case_no == case_no
+        assert case_no in pdf_text(pdf)
+    assert ws.store.verify_audit() == []

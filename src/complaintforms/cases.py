@@ -151,6 +151,10 @@ def case_history(ws: Workspace, case_no: str) -> list[dict]:
 
 
 # -- forms ----------------------------------------------------------------------------------------
+# Below this many documents a pool's start-up (about 1 s a worker) costs more than it saves.
+POOL_THRESHOLD = 8
+
+
 def render_forms(
     ws: Workspace,
     form: str,
@@ -160,8 +164,17 @@ def render_forms(
     status: str | None = None,
     by: str = "system",
     progress: Progress | None = None,
+    workers: int | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> list[dict]:
-    """(Re-)render a form for the named cases, or for all (optionally of one status)."""
+    """(Re-)render a form for the named cases, or for all (optionally of one status).
+
+    Many documents are spread over a pool of worker processes (`workers`, default one per
+    core); the store is written by this process only, in batches, so a long run keeps what it
+    finished if it is stopped and others can write between batches."""
+    import os
+
+    from .documents import RenderPool, prepare, render_all, stage
     from .forms import get_form
 
     get_form(form, case_form=True)  # an unknown form fails before anything else
@@ -180,25 +193,46 @@ def render_forms(
         for case_no in targets:  # an unknown or sealed case fails before rendering starts
             if ws.store.get(case_no)["status"] in sealed:
                 raise ValidationError(f"{case_no}: signed off; its forms are sealed")
-    renderers = RendererSet(ws.forms_dir)
+    if on_total:
+        on_total(len(targets))
+    workers = max(1, workers or os.cpu_count() or 1)
     ws.identity  # noqa: B018
+    pool = (
+        RenderPool(ws.forms_dir, workers)
+        if workers > 1 and len(targets) >= POOL_THRESHOLD
+        else None
+    )
+    renderers = RendererSet(ws.forms_dir)
     rendered: list[dict] = []
-    # Commit in batches: a long run keeps what it finished if stopped, and others can write.
-    batch = 25
-    for start in range(0, len(targets), batch):
-        now = iso(clock_now())
-        with ws.store.transaction() as txn:
-            for case_no in targets[start : start + batch]:
-                case = txn.get(case_no)
-                if case["status"] in sealed:  # signed off meanwhile by another process
-                    raise ValidationError(f"{case_no}: signed off; its forms are sealed")
-                entries = render_for_case(ws, txn, case, form, formats, at=now, renderers=renderers)
-                new = {**case, "documents": [*case["documents"], *entries]}
-                txn.replace(new)
-                txn.log("form.render", by, case_no, at=now, after={"documents": entries})
-                rendered.extend(entries)
-                if progress:
-                    progress(1)
+    batch = 25 * workers
+    try:
+        for start in range(0, len(targets), batch):
+            now = iso(clock_now())
+            with ws.store.transaction() as txn:
+                jobs = []
+                for case_no in targets[start : start + batch]:
+                    case = txn.get(case_no)
+                    if case["status"] in sealed:  # signed off meanwhile by another process
+                        raise ValidationError(f"{case_no}: signed off; its forms are sealed")
+                    doc = prepare(ws, txn, case, form, at=now)
+                    jobs.append((doc, pool.submit(doc, formats) if pool else None))
+                for doc, future in jobs:
+                    files = (
+                        future.result()
+                        if future
+                        else render_all(renderers, doc.spec, doc.context, formats)
+                    )
+                    entries = stage(txn, doc, files, at=now)
+                    txn.replace({**doc.case, "documents": [*doc.case["documents"], *entries]})
+                    txn.log(
+                        "form.render", by, doc.case["case_no"], at=now, after={"documents": entries}
+                    )
+                    rendered.extend(entries)
+                    if progress:
+                        progress(1)
+    finally:
+        if pool is not None:
+            pool.__exit__(None, None, None)
     return rendered
 
 

@@ -435,6 +435,11 @@ def form() -> None:
     help="pdf, docx, html (comma-separated).",
 )
 @click.option("--by", default="system", help="Who renders (for the audit log).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Render processes for a batch (default: one per core).",
+)
 @pass_state
 def form_render(
     state: State,
@@ -444,41 +449,44 @@ def form_render(
     status: str | None,
     formats: str,
     by: str,
+    workers: int | None,
 ) -> None:
     """(Re-)render FORM (e.g. record_card) for CASE... or --all."""
     from .cases import render_forms
     from .documents import parse_formats
+    from .forms import get_form
 
     if bool(case_nos) == all_cases:
         raise click.UsageError("give case numbers or --all (not both)")
     if status and not all_cases:
         raise click.UsageError("--status goes with --all")
-    from .forms import get_form
-
     fmts = parse_formats(formats)
-    ws = state.ws
     get_form(form_name, case_form=True)  # fail before the progress bar starts
-    if all_cases:
-        from .cases import CaseFilter, iter_cases
+    bar = None
 
-        total = sum(
-            1
-            for c in iter_cases(ws, CaseFilter(status=status))
-            if c["status"] not in ("signed_off", "archived")
-        )
-    else:
-        total = len(set(case_nos))
-    with progress_bar(state, f"rendering {form_name}", total) as bar:
+    def on_total(n: int) -> None:
+        nonlocal bar
+        bar = progress_bar(state, f"rendering {form_name}", n)
+        bar.__enter__()
+
+    try:
         docs = render_forms(
-            ws,
+            state.ws,
             form_name,
             None if all_cases else case_nos,
             formats=fmts,
             status=status,
             by=by,
-            progress=bar.update,
+            progress=lambda n: bar.update(n),
+            on_total=on_total,
+            workers=workers,
         )
-    emit(state, docs, "\n".join(str(ws.root / d["path"]) for d in docs) or "nothing to render")
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    emit(
+        state, docs, "\n".join(str(state.ws.root / d["path"]) for d in docs) or "nothing to render"
+    )
 
 
 @cli.group(cls=CFGroup)

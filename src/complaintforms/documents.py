@@ -12,10 +12,11 @@ import os
 import pickle
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ComplaintFormsError, RenderError
-from .forms import build_context, build_list_context, get_form
+from .forms import FormSpec, build_context, build_list_context, get_form
 from .qrcode import make_ref
 from .render import FORMATS, Renderer, renderer_for
 from .storage import Transaction, write_file_synced
@@ -99,20 +100,21 @@ def document_path(case: dict, form: str, serial: int, fmt: str) -> str:
     return f"documents/{case['received_at'][:4]}/{case['case_no']}/{form}-{serial:06d}.{fmt}"
 
 
-def render_for_case(
-    ws,
-    txn: Transaction,
-    case: dict,
-    form: str,
-    formats: Iterable[str],
-    *,
-    at: str,
-    renderers: RendererSet | None = None,
-    extra: dict | None = None,
-) -> list[dict]:
-    """Render `form` for `case` in each format; return the `documents` entries."""
+@dataclass
+class Prepared:
+    """One document about to be rendered: its form, serial and filled-in values."""
+
+    case: dict
+    spec: FormSpec
+    serial: int
+    context: dict
+
+
+def prepare(
+    ws, txn: Transaction, case: dict, form: str, *, at: str, extra: dict | None = None
+) -> Prepared:
+    """Give the document its serial and QR codes and fill in its values (no rendering)."""
     spec = get_form(form, ws.config)
-    renderers = renderers or RendererSet(ws.forms_dir)
     serial = txn.next_doc_serial()
     ref = make_ref(ws, case["case_no"], spec.name, serial)
     codes = {
@@ -129,25 +131,88 @@ def render_for_case(
         codes=codes,
         extra=extra,
     )
+    return Prepared(case, spec, serial, context)
+
+
+def stage(txn: Transaction, doc: Prepared, rendered: dict[str, bytes], *, at: str) -> list[dict]:
+    """Write the rendered files to the transaction's staging area; return `documents` entries."""
     entries = []
-    rendered = render_all(renderers, spec, context, tuple(formats))
-    for fmt in formats:
-        data = rendered[fmt]
+    for fmt, data in rendered.items():
         tmp = txn.tmp_path(f".{fmt}")
         write_file_synced(tmp, data)
-        rel = document_path(case, spec.name, serial, fmt)
+        rel = document_path(doc.case, doc.spec.name, doc.serial, fmt)
         txn.add_file(tmp, rel)
         entries.append(
             {
-                "form": spec.name,
+                "form": doc.spec.name,
                 "format": fmt,
                 "path": f"records/{rel}",
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "generated_at": at,
-                "serial": serial,
+                "serial": doc.serial,
             }
         )
     return entries
+
+
+def render_for_case(
+    ws,
+    txn: Transaction,
+    case: dict,
+    form: str,
+    formats: Iterable[str],
+    *,
+    at: str,
+    renderers: RendererSet | None = None,
+    extra: dict | None = None,
+) -> list[dict]:
+    """Render `form` for `case` in each format; return the `documents` entries."""
+    doc = prepare(ws, txn, case, form, at=at, extra=extra)
+    renderers = renderers or RendererSet(ws.forms_dir)
+    return stage(txn, doc, render_all(renderers, doc.spec, doc.context, tuple(formats)), at=at)
+
+
+# -- a pool of render processes, for batches ---------------------------------------------------
+_WORKER_RENDERERS: RendererSet | None = None
+
+
+def _worker_init(forms_dir: str) -> None:
+    """Each worker keeps one WeasyPrint state (fonts, stylesheet) for all its documents."""
+    global _WORKER_RENDERERS
+    from .render import import_weasyprint
+
+    import_weasyprint()
+    _WORKER_RENDERERS = RendererSet(Path(forms_dir))
+
+
+def _worker_render(spec: FormSpec, context: dict, formats: tuple[str, ...]) -> dict[str, bytes]:
+    assert _WORKER_RENDERERS is not None
+    return {fmt: render_bytes(_WORKER_RENDERERS.get(fmt), spec, context) for fmt in formats}
+
+
+class RenderPool:
+    """Documents spread over worker processes (spawned: each has its own WeasyPrint and
+    pdfium state, and none inherits the parent's lock or open files)."""
+
+    def __init__(self, forms_dir: Path, workers: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(str(forms_dir),),
+        )
+
+    def submit(self, doc: Prepared, formats: tuple[str, ...]):
+        return self.executor.submit(_worker_render, doc.spec, doc.context, formats)
+
+    def __enter__(self) -> RenderPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def render_list(

@@ -212,6 +212,7 @@ class PdfRenderer:
         self.forms_dir = self.html.forms_dir
         self.pdf_variant = pdf_variant
         self._fetcher = None
+        self._font_config = None
 
     def fetcher(self):
         if self._fetcher is None:
@@ -241,7 +242,11 @@ class PdfRenderer:
                 string=source, base_url=self.forms_dir.as_uri() + "/", url_fetcher=fetcher
             )
             options = {"pdf_variant": self.pdf_variant} if self.pdf_variant else {}
-            pdf = document.write_pdf(**options)
+            if self._font_config is None:  # one per renderer: fonts stay loaded between documents
+                from weasyprint.text.fonts import FontConfiguration
+
+                self._font_config = FontConfiguration()
+            pdf = document.write_pdf(font_config=self._font_config, **options)
         except FatalURLFetchingError:
             raise RenderError(
                 f"forms/{spec.name}.html refers to {fetcher.blocked[-1] if fetcher.blocked else 'a resource'}, "
