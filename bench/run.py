@@ -277,6 +277,105 @@ def report_seconds(label: str, n: int, first: str, days: int) -> float:
     return timed([EXE, "-w", str(root), "report", "quarterly", "2026Q3"], runs=3)
 
 
+def soffice() -> str:
+    """LibreOffice, the pipeline a user would otherwise reach for; installed when missing."""
+    exe = shutil.which("soffice")
+    if exe is None:
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "libreoffice-writer-nogui"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+        exe = shutil.which("soffice")
+    return exe
+
+
+def soffice_convert(files: list[Path], out: Path) -> float:
+    profile = OUT / "lo-profile"
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [
+        soffice(),
+        f"-env:UserInstallation=file://{profile}",
+        "--headless",
+        "--convert-to",
+        "pdf",
+        "--outdir",
+        str(out),
+    ]
+    start = time.perf_counter()
+    subprocess.run(argv + [str(f) for f in files], check=True, capture_output=True, timeout=3000)
+    return time.perf_counter() - start
+
+
+def peak_rss_mb(argv: list[str]) -> tuple[float, float]:
+    """Run a command; return (seconds, peak resident memory of it and its children in MB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        total = 0
+        pids = [proc.pid]
+        while pids:
+            pid = pids.pop()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                total += int(
+                    next(
+                        line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")
+                    )
+                )
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pids += [int(c) for c in (task / "children").read_text().split()]
+            except (OSError, StopIteration, ValueError):
+                pass
+        peak = max(peak, total)
+        time.sleep(0.2)
+    if proc.returncode:
+        raise SystemExit(f"failed: {' '.join(argv)}")
+    return time.perf_counter() - start, peak / 1024
+
+
+def against_libreoffice(rows: list, batch: int) -> None:
+    """One record card end to end, and a batch of feedback slips, against soffice on the
+    same filled docx (its own profile, warmed once)."""
+    root = workspace("lo", 0)
+    w = ["-w", str(root)]
+    case = json.loads(
+        subprocess.run(
+            [EXE, *w, "--json", "case", "new", "--from", "-"],
+            input=json.dumps(CASE, ensure_ascii=False),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    docx = root / next(d["path"] for d in case["documents"] if d["format"] == "docx")
+    soffice_convert([docx], OUT / "lo-warm")  # the profile is made on the first run
+    ours = timed(
+        [EXE, *w, "form", "render", "record_card", case["case_no"], "--format", "pdf"], runs=3
+    )
+    theirs = statistics.median(soffice_convert([docx], OUT / "lo-single") for _ in range(3))
+    rows.append(("one record card, end to end: ours / soffice", ours, theirs))
+
+    ledger = [{**CASE, "received_at": "2026-11-16T10:00:00+08:00"} for _ in range(batch)]
+    src = OUT / "batch.json"
+    src.write_text(json.dumps(ledger, ensure_ascii=False), encoding="utf-8")
+    subprocess.run([EXE, *w, "case", "import", str(src)], check=True, capture_output=True)
+    subprocess.run(
+        [EXE, *w, "form", "render", "feedback_slip", "--all", "--format", "docx"],
+        check=True,
+        capture_output=True,
+    )
+    slips = sorted(root.glob("records/documents/*/*/feedback_slip-*.docx"))
+    ours, peak = peak_rss_mb(
+        [EXE, *w, "form", "render", "feedback_slip", "--all", "--format", "pdf"]
+    )
+    theirs = soffice_convert(slips, OUT / "lo-batch")
+    rows.append((f"{len(slips)} feedback slips, batch: ours / soffice", ours, theirs))
+    rows.append(("peak memory of our batch (MB, target 1024)", peak, 1024.0))
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     rows: list[tuple[str, float, float]] = []
@@ -344,15 +443,21 @@ def main() -> None:
                 15.0,
             )
         )
+    if not os.environ.get("BENCH_NO_LIBREOFFICE"):
+        against_libreoffice(rows, int(os.environ.get("BENCH_SLIPS", "500")))
     rows.append(scan_intake_rate())
     rows.append(verify_bundles(int(os.environ.get("BENCH_BUNDLES", "1000"))))
 
     print(f"complaintforms bench — {time.strftime('%Y-%m-%d')} — {os.cpu_count()} cores")
     print(f"{'figure':<48} {'measured':>9} {'target':>8} {'target/measured':>16}")
+    print(
+        "(for the soffice rows the target column is LibreOffice's time: the ratio is how many times faster we are)"
+    )
     for name, seconds, target in rows:
         ratio = "" if target != target else f"{target / seconds:.2f}x"
-        shown_target = "-" if target != target else f"{target:.2f} s"
-        print(f"{name:<48} {seconds:>7.3f} s {shown_target:>8} {ratio:>16}")
+        unit = "" if "MB" in name else " s"
+        shown_target = "-" if target != target else f"{target:.2f}{unit}"
+        print(f"{name:<48} {seconds:>7.3f}{unit or '  '} {shown_target:>8} {ratio:>16}")
 
 
 if __name__ == "__main__":
