@@ -376,6 +376,38 @@ def against_libreoffice(rows: list, batch: int) -> None:
     rows.append(("peak memory of our batch (MB, target 1024)", peak, 1024.0))
 
 
+def accept_seconds(root: Path, case_json: str, runs: int = 3) -> float:
+    """`case accept` end to end, each run on a case of its own."""
+    times = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [EXE, "-w", str(root), "--json", "case", "new", "--from", "-"],
+            input=case_json,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        case_no = json.loads(out)["case_no"]
+        times.append(
+            timed(
+                [
+                    EXE,
+                    "-w",
+                    str(root),
+                    "case",
+                    "accept",
+                    case_no,
+                    "--department",
+                    "SVC",
+                    "--by",
+                    "bench",
+                ],
+                runs=1,
+            )
+        )
+    return statistics.median(times)
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     rows: list[tuple[str, float, float]] = []
@@ -392,7 +424,8 @@ def main() -> None:
     )
     rows.append(("record card PDF in a warm process", warm_pdf_seconds(small), 0.3))
 
-    for n in (10_000,):
+    sizes = [1_000, 10_000] + ([100_000] if os.environ.get("BENCH_LARGE") else [])
+    for n in sizes:
         big = workspace(f"n{n}", n)
         rows.append(
             (
@@ -416,10 +449,11 @@ def main() -> None:
         rows.append(
             (
                 f"case show at {n:,} cases",
-                timed([EXE, "-w", str(big), "case", "show", "TS-2022-000100"]),
+                timed([EXE, "-w", str(big), "case", "show", "TS-2020-000100"]),
                 0.5,
             )
         )
+        rows.append((f"case accept at {n:,} cases", accept_seconds(big, case_json), float("nan")))
         rows.append(
             (
                 f"case list --overdue at {n:,} cases",
