@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from . import model, workflow
 from .documents import RendererSet, render_for_case
 from .errors import ValidationError
-from .timeutil import from_iso, iso
+from .timeutil import iso
 from .timeutil import now as clock_now
 from .workdays import WorkCalendar, calendar_from
 from .workspace import Workspace
@@ -84,7 +84,7 @@ def view(
 ) -> dict:
     """The case as shown: the stored record plus the computed `overdue`."""
     today = today or clock_now().date()
-    due = workflow.effective_due(case, ws.config, cal or work_calendar(ws))
+    due = workflow.effective_due(case, ws.config.deadlines, cal or work_calendar(ws))
     return {**case, "overdue": workflow.is_overdue(case, today, due)}
 
 
@@ -234,13 +234,3 @@ def render_forms(
         if pool is not None:
             pool.__exit__(None, None, None)
     return rendered
-
-
-def parse_step_time(value: object, field: str = "--at") -> dt.datetime:
-    from .timeutil import parse_time
-
-    return parse_time(value, field) if value else clock_now()
-
-
-def received_date(case: dict) -> dt.date:
-    return from_iso(case["received_at"]).date()

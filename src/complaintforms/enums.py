@@ -56,9 +56,3 @@ def label(name: str, code: str | None) -> str:
     if code is None:
         return ""
     return ENUMS[name].get(code, code)
-
-
-def choices(name: str) -> list[str]:
-    """Codes and labels, for CLI help."""
-    table = ENUMS[name]
-    return list(table) + list(table.values())

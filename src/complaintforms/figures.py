@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from .errors import ValidationError
 from .timeutil import from_iso
 from .workdays import WorkCalendar
+from .workflow import effective_due, is_overdue
 
 UNCLASSIFIED = "unclassified"  # the key for a case not (yet) given a category or validity
 CLOSED_STATES = ("closed", "signed_off", "archived")
-WAITING_STATES = ("registered", "assigned")
 
 
 @dataclass(frozen=True)
@@ -58,20 +58,9 @@ class Period:
     def last_year(self) -> Period:
         return self.shifted(12)
 
-    @property
-    def first_day(self) -> dt.date:
-        return dt.date.fromisoformat(self.months[0] + "-01")
-
 
 def received_month(case: dict) -> str:
     return case["received_at"][:7]  # stored in +08:00, so the text is the Beijing month
-
-
-def due_date(case: dict, deadlines: dict[str, int], cal: WorkCalendar) -> dt.date:
-    """The assigned due date, or for a case not yet routed the limit counted from receipt."""
-    if case["assignment"].get("due"):
-        return dt.date.fromisoformat(case["assignment"]["due"])
-    return cal.add_workdays(from_iso(case["received_at"]).date(), deadlines[case["kind"]])
 
 
 def compute(
@@ -104,7 +93,7 @@ def compute(
     on_time = [
         c
         for c in resolved
-        if from_iso(c["handling"]["resolved_at"]).date() <= due_date(c, deadlines, cal)
+        if from_iso(c["handling"]["resolved_at"]).date() <= effective_due(c, deadlines, cal)
     ]
     days = [
         cal.workdays_between(
@@ -112,9 +101,7 @@ def compute(
         )
         for c in resolved
     ]
-    overdue = [
-        c for c in current if c["status"] in WAITING_STATES and due_date(c, deadlines, cal) < as_of
-    ]
+    overdue = [c for c in current if is_overdue(c, as_of, effective_due(c, deadlines, cal))]
     callbacks = [c for c in current if c["callback"].get("at")]
     satisfaction = Counter(c["callback"]["satisfaction"] for c in callbacks)
     content = satisfaction["satisfied"] + satisfaction["basically_satisfied"]

@@ -74,11 +74,6 @@ def from_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(CST)
 
 
-def local_date(text: str) -> dt.date:
-    """The Beijing date of an ISO time string."""
-    return from_iso(text).date()
-
-
 def display(text: str | None) -> str:
     """'2026-11-16 09:30' for forms."""
     if not text:

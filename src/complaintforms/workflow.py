@@ -82,9 +82,9 @@ def _by(value: Any) -> str:
 
 
 def due_date(
-    case: dict, config: Config, cal: WorkCalendar, start: dt.date, special: bool
+    case: dict, deadlines: dict[str, int], cal: WorkCalendar, start: dt.date, special: bool
 ) -> dt.date:
-    limit = config.deadlines["special" if special else case["kind"]]
+    limit = deadlines["special" if special else case["kind"]]
     return cal.add_workdays(start, limit)
 
 
@@ -129,7 +129,7 @@ def accept(
     new["assignment"] = {
         "department": dep,
         "handler": handler,
-        "due": (due or due_date(case, config, cal, received, special)).isoformat(),
+        "due": (due or due_date(case, config.deadlines, cal, received, special)).isoformat(),
         "special": bool(special),
     }
     new["status"] = new_status
@@ -234,7 +234,7 @@ def reopen(
     new["callback"] = dict.fromkeys(model.SECTIONS["callback"])
     new["closure"] = dict.fromkeys(model.SECTIONS["closure"])
     new["assignment"]["due"] = due_date(
-        case, config, cal, at.date(), case["assignment"]["special"]
+        case, config.deadlines, cal, at.date(), case["assignment"]["special"]
     ).isoformat()
     new["status"] = new_status
     return new
@@ -289,11 +289,11 @@ def signoff(case: dict, *, at: dt.datetime, by: str) -> dict:
     return new
 
 
-def effective_due(case: dict, config: Config, cal: WorkCalendar) -> dt.date:
+def effective_due(case: dict, deadlines: dict[str, int], cal: WorkCalendar) -> dt.date:
     """The assigned due date, or for a case not yet routed the limit counted from receipt."""
     if case["assignment"].get("due"):
         return dt.date.fromisoformat(case["assignment"]["due"])
-    return due_date(case, config, cal, from_iso(case["received_at"]).date(), False)
+    return due_date(case, deadlines, cal, from_iso(case["received_at"]).date(), False)
 
 
 def is_overdue(case: dict, today: dt.date, due: dt.date) -> bool:
