@@ -7,6 +7,7 @@ several runs in this one process, since the machine is shared and noisy.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -49,6 +50,10 @@ def timed(argv: list[str], runs: int = 5, stdin: str | None = None) -> float:
     return statistics.median(times)
 
 
+FIRST = dt.date(2019, 1, 10)
+SPAN = (dt.date(2026, 10, 31) - FIRST).days
+
+
 def workspace(name: str, cases: int) -> Path:
     from complaintforms.workspace import init_workspace
 
@@ -59,7 +64,8 @@ def workspace(name: str, cases: int) -> Path:
         ledger = [
             {
                 **CASE,
-                "received_at": f"{2020 + i // 4000}-{(i // 334) % 12 + 1:02d}-10T10:00:00+08:00",
+                # spread evenly over 2019-01 .. 2026-10, whatever the count
+                "received_at": f"{FIRST + dt.timedelta(days=i * SPAN // cases)}T10:00:00+08:00",
                 "content": f"历史投诉 {i}",
             }
             for i in range(cases)

@@ -18,6 +18,14 @@ from complaintforms.workspace import Workspace, init_workspace
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def font_cache(tmp_path_factory) -> Path:
+    """The compact form font is made once per test session, not in the user's cache."""
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["COMPLAINTFORMS_CACHE_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     return Workspace.open(init_workspace(tmp_path / "ws").root)

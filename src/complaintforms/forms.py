@@ -190,6 +190,7 @@ def build_list_context(
             "serif": config.font_serif,
             "sans": config.font_sans,
             "fallback": list(config.font_fallback),
+            "form": "",  # the compact form font's family, filled in by the PDF renderer
         },
     }
     return ctx
@@ -328,6 +329,7 @@ def build_context(
             "serif": config.font_serif,
             "sans": config.font_sans,
             "fallback": list(config.font_fallback),
+            "form": "",  # the compact form font's family, filled in by the PDF renderer
         },
         "complainant": complainant_view(
             case, masked=spec.leaves_centre, masks_name=spec.masks_name

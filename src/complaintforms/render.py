@@ -213,6 +213,8 @@ class PdfRenderer:
         self.pdf_variant = pdf_variant
         self._fetcher = None
         self._font_config = None
+        self._stylesheets: list | None = None
+        self._form_family = ""
 
     def fetcher(self):
         if self._fetcher is None:
@@ -221,6 +223,11 @@ class PdfRenderer:
 
     def render(self, spec: FormSpec, context: dict, out: Path) -> None:
         out.write_bytes(self.to_bytes(spec, context))
+
+    def _shared_stylesheets(self, weasyprint, context: dict) -> list:
+        if self._stylesheets is None:
+            self._stylesheets = _shared_stylesheets_for(self, weasyprint, context)
+        return list(self._stylesheets)
 
     def to_bytes(self, spec: FormSpec, context: dict) -> bytes:
         if not has_cjk_font():
@@ -231,22 +238,27 @@ class PdfRenderer:
         weasyprint = import_weasyprint()
         from weasyprint.urls import FatalURLFetchingError
 
-        source = self.html.to_string(spec, context)
         fetcher = self.fetcher()
         fetcher.blocked.clear()
         catcher = _NotdefCatcher()
         logger = logging.getLogger("weasyprint")
         logger.addHandler(catcher)
         try:
+            stylesheets = self._shared_stylesheets(weasyprint, context)
+            if "fonts" in context:
+                context = {**context, "fonts": {**context["fonts"], "form": self._form_family}}
+            source = self.html.to_string(spec, context)
+            if stylesheets and SHARED_CSS_LINK in source:
+                source = source.replace(SHARED_CSS_LINK, "", 1)
+            else:
+                stylesheets = stylesheets[:1] if self._form_family else []
             document = weasyprint.HTML(
                 string=source, base_url=self.forms_dir.as_uri() + "/", url_fetcher=fetcher
             )
             options = {"pdf_variant": self.pdf_variant} if self.pdf_variant else {}
-            if self._font_config is None:  # one per renderer: fonts stay loaded between documents
-                from weasyprint.text.fonts import FontConfiguration
-
-                self._font_config = FontConfiguration()
-            pdf = document.write_pdf(font_config=self._font_config, **options)
+            pdf = document.write_pdf(
+                font_config=self._font_config, stylesheets=stylesheets, **options
+            )
         except FatalURLFetchingError:
             raise RenderError(
                 f"forms/{spec.name}.html refers to {fetcher.blocked[-1] if fetcher.blocked else 'a resource'}, "
@@ -262,7 +274,53 @@ class PdfRenderer:
         return pdf
 
 
+# Parsed once per renderer instead of once per document (a tenth of a slip's render time).
+SHARED_CSS_LINK = '<link rel="stylesheet" href="forms.css">'
+
+
+def _shared_stylesheets_for(renderer: PdfRenderer, weasyprint, context: dict) -> list:
+    """The compact form font's @font-face (first, when there is one) and forms.css, parsed
+    with the renderer's font configuration so that fonts stay loaded between documents.
+
+    forms.css is given as a user stylesheet in place of the template's <link>: user rules
+    yield to the template's own <style> as before, and forms.css is the only other sheet."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    from .formfont import form_font
+
+    renderer._font_config = FontConfiguration()
+    sheets = []
+    family = (context.get("fonts") or {}).get("sans")
+    font = form_font(family) if family else None
+    if font is not None:
+        path = font.path.resolve()
+        sheets.append(
+            weasyprint.CSS(
+                string=f'@font-face {{ font-family: "{font.family}"; src: url("{path.as_uri()}"); }}',
+                url_fetcher=_restricted_fetcher(path.parent, only=path),
+                font_config=renderer._font_config,
+            )
+        )
+        renderer._form_family = font.family
+    css = renderer.forms_dir / "forms.css"
+    if css.is_file():
+        sheets.append(
+            weasyprint.CSS(
+                filename=str(css),
+                base_url=renderer.forms_dir.as_uri() + "/",
+                url_fetcher=renderer.fetcher(),
+                font_config=renderer._font_config,
+            )
+        )
+    return sheets
+
+
 def _forms_only_fetcher(forms_dir: Path):
+    return _restricted_fetcher(forms_dir)
+
+
+def _restricted_fetcher(forms_dir: Path, only: Path | None = None):
+    """A URL fetcher for data: URLs and files under `forms_dir` (or the one file `only`)."""
     from urllib.parse import unquote, urlparse
 
     import_weasyprint()
@@ -278,7 +336,7 @@ def _forms_only_fetcher(forms_dir: Path):
                 return super().fetch(url, headers)
             if url.startswith("file:"):
                 path = Path(unquote(urlparse(url).path)).resolve()
-                if path.is_relative_to(forms_dir) and path.is_file():
+                if path.is_relative_to(forms_dir) and path.is_file() and only in (None, path):
                     return super().fetch(url, headers)
             self.blocked.append(url[:200])
             raise ValueError(f"not allowed: {url[:200]}")
