@@ -39,11 +39,19 @@ CASE = {
 }
 
 
-def timed(argv: list[str], runs: int = 5, stdin: str | None = None) -> float:
+# Render servers started by the bench live here and are stopped at the end.
+RUN_DIR = OUT / "run"
+os.environ["COMPLAINTFORMS_RUN_DIR"] = str(RUN_DIR)
+NO_SERVER = {**os.environ, "COMPLAINTFORMS_RENDER_SERVER": "0"}
+
+
+def timed(
+    argv: list[str], runs: int = 5, stdin: str | None = None, env: dict | None = None
+) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.run(argv, input=stdin, capture_output=True, text=True)
+        proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env)
         times.append(time.perf_counter() - start)
         if proc.returncode != 0:
             raise SystemExit(f"failed: {' '.join(argv)}\n{proc.stderr}")
@@ -78,6 +86,36 @@ def workspace(name: str, cases: int) -> Path:
             capture_output=True,
         )
     return root
+
+
+def warm_server(root: Path, case_json: str) -> None:
+    """Render one card so that a render server starts for `root`, and wait until it listens."""
+    from complaintforms import renderd
+    from complaintforms.workspace import Workspace
+
+    ws = Workspace.open(root)
+    subprocess.run(
+        [EXE, "-w", str(root), "case", "new", "--from", "-"],
+        input=case_json,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    deadline = time.monotonic() + 60
+    while renderd.status(ws.forms_dir, ws.config.font_sans) is None:
+        if time.monotonic() > deadline:
+            raise SystemExit("the render server did not start")
+        time.sleep(0.2)
+
+
+def stop_servers() -> None:
+    import signal
+
+    for info in RUN_DIR.glob("*.json"):
+        try:
+            os.kill(json.loads(info.read_text())["pid"], signal.SIGTERM)
+        except (OSError, ValueError, KeyError):
+            pass
 
 
 def warm_pdf_seconds(root: Path, runs: int = 10) -> float:
@@ -358,11 +396,13 @@ def against_libreoffice(rows: list, batch: int) -> None:
     )
     docx = root / next(d["path"] for d in case["documents"] if d["format"] == "docx")
     soffice_convert([docx], OUT / "lo-warm")  # the profile is made on the first run
-    ours = timed(
-        [EXE, *w, "form", "render", "record_card", case["case_no"], "--format", "pdf"], runs=3
-    )
+    one = [EXE, *w, "form", "render", "record_card", case["case_no"], "--format", "pdf"]
+    cold = timed(one, runs=3, env=NO_SERVER)
+    warm_server(root, json.dumps(CASE, ensure_ascii=False))
+    warm = timed(one, runs=3)
     theirs = statistics.median(soffice_convert([docx], OUT / "lo-single") for _ in range(3))
-    rows.append(("one record card, end to end: ours / soffice", ours, theirs))
+    rows.append(("one record card, warm render server / soffice", warm, theirs))
+    rows.append(("one record card, no render server / soffice", cold, theirs))
 
     ledger = [{**CASE, "received_at": "2026-11-16T10:00:00+08:00"} for _ in range(batch)]
     src = OUT / "batch.json"
@@ -374,6 +414,7 @@ def against_libreoffice(rows: list, batch: int) -> None:
         capture_output=True,
     )
     slips = sorted(root.glob("records/documents/*/*/feedback_slip-*.docx"))
+    stop_servers()  # the batch runs its own pool; nothing else on the two cores
     ours, peak = peak_rss_mb(
         [EXE, *w, "form", "render", "feedback_slip", "--all", "--format", "pdf"]
     )
@@ -416,6 +457,13 @@ def accept_seconds(root: Path, case_json: str, runs: int = 3) -> float:
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
+    try:
+        run_all()
+    finally:
+        stop_servers()
+
+
+def run_all() -> None:
     rows: list[tuple[str, float, float]] = []
     case_json = json.dumps(CASE, ensure_ascii=False)
 
@@ -423,8 +471,12 @@ def main() -> None:
     small = workspace("small", 0)
     rows.append(
         (
-            "case new, record card pdf+docx (empty store)",
-            timed([EXE, "-w", str(small), "case", "new", "--from", "-"], stdin=case_json),
+            "case new, record card pdf+docx, no render server",
+            timed(
+                [EXE, "-w", str(small), "case", "new", "--from", "-"],
+                stdin=case_json,
+                env=NO_SERVER,
+            ),
             1.0,
         )
     )
@@ -433,13 +485,13 @@ def main() -> None:
     sizes = [1_000, 10_000] + ([100_000] if os.environ.get("BENCH_LARGE") else [])
     for n in sizes:
         big = workspace(f"n{n}", n)
+        new = [EXE, "-w", str(big), "case", "new", "--from", "-"]
+        cold = timed(new, stdin=case_json, env=NO_SERVER)
+        warm_server(big, case_json)
         rows.append(
-            (
-                f"case new at {n:,} cases (with record card)",
-                timed([EXE, "-w", str(big), "case", "new", "--from", "-"], stdin=case_json),
-                0.5,
-            )
+            (f"case new at {n:,} cases, warm render server", timed(new, stdin=case_json), 0.5)
         )
+        rows.append((f"case new at {n:,} cases, no render server", cold, 0.5))
         store_only = (
             "import json,sys; from complaintforms.cases import register_case; "
             "from complaintforms.workspace import Workspace; "
@@ -468,6 +520,7 @@ def main() -> None:
             )
         )
 
+    stop_servers()
     rows.append(
         (
             "quarterly report, 10,000 cases in the quarter",

@@ -23,6 +23,8 @@ def font_cache(tmp_path_factory) -> Path:
     """The compact form font is made once per test session, not in the user's cache."""
     path = tmp_path_factory.mktemp("cache")
     os.environ["COMPLAINTFORMS_CACHE_DIR"] = str(path)
+    # No background render servers from the tests, except where a test starts one itself.
+    os.environ["COMPLAINTFORMS_RENDER_SERVER"] = "0"
     return path
 
 

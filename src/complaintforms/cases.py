@@ -174,7 +174,7 @@ def render_forms(
     finished if it is stopped and others can write between batches."""
     import os
 
-    from .documents import RenderPool, prepare, render_all, stage
+    from .documents import RenderPool, prepare, render_files, stage
     from .forms import get_form
 
     get_form(form, case_form=True)  # an unknown form fails before anything else
@@ -217,11 +217,7 @@ def render_forms(
                     doc = prepare(ws, txn, case, form, at=now)
                     jobs.append((doc, pool.submit(doc, formats) if pool else None))
                 for doc, future in jobs:
-                    files = (
-                        future.result()
-                        if future
-                        else render_all(renderers, doc.spec, doc.context, formats)
-                    )
+                    files = future.result() if future else render_files(ws, doc, formats, renderers)
                     entries = stage(txn, doc, files, at=now)
                     txn.replace({**doc.case, "documents": [*doc.case["documents"], *entries]})
                     txn.log(

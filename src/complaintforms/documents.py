@@ -166,10 +166,30 @@ def render_for_case(
     renderers: RendererSet | None = None,
     extra: dict | None = None,
 ) -> list[dict]:
-    """Render `form` for `case` in each format; return the `documents` entries."""
+    """Render `form` for `case` in each format; return the `documents` entries.
+
+    With a PDF among the formats, a warm render server does the work when one is running
+    (renderd); otherwise this process renders and starts one for the commands that follow."""
     doc = prepare(ws, txn, case, form, at=at, extra=extra)
-    renderers = renderers or RendererSet(ws.forms_dir)
-    return stage(txn, doc, render_all(renderers, doc.spec, doc.context, tuple(formats)), at=at)
+    return stage(txn, doc, render_files(ws, doc, tuple(formats), renderers), at=at)
+
+
+def render_files(
+    ws, doc: Prepared, formats: tuple[str, ...], renderers: RendererSet | None = None
+) -> dict[str, bytes]:
+    """One document's files: from the warm render server when one is running (renderd),
+    else rendered here, after which a server is started for the commands that follow."""
+    from . import renderd
+
+    family = ws.config.font_sans
+    if "pdf" in formats:
+        files = renderd.render(ws.forms_dir, family, doc.spec, doc.context, formats)
+        if files is not None:
+            return files
+    files = render_all(renderers or RendererSet(ws.forms_dir), doc.spec, doc.context, formats)
+    if "pdf" in formats:
+        renderd.start(ws.forms_dir, family)
+    return files
 
 
 # -- a pool of render processes, for batches ---------------------------------------------------

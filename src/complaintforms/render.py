@@ -166,6 +166,7 @@ def import_weasyprint():
     if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
         import weasyprint
 
+        _compress_at_level_6()
         return weasyprint
     import ctypes.util
 
@@ -180,7 +181,26 @@ def import_weasyprint():
         import weasyprint
     finally:
         ctypes.util.find_library = original
+    _compress_at_level_6()
     return weasyprint
+
+
+def _compress_at_level_6() -> None:
+    """pydyf compresses every PDF stream at zlib level 9; level 6 takes less than half the
+    time for 0.5 % more bytes (a slip's font: 5.8 ms against 2.2 ms)."""
+    import types
+    import zlib
+
+    import pydyf
+
+    if getattr(pydyf.zlib, "complaintforms", False):
+        return
+    shim = types.SimpleNamespace(**{n: getattr(zlib, n) for n in dir(zlib) if not n[:1] == "_"})
+    shim.compressobj = lambda level=-1, *args, **kwargs: zlib.compressobj(
+        min(level, 6) if level >= 0 else level, *args, **kwargs
+    )
+    shim.complaintforms = True
+    pydyf.zlib = shim
 
 
 def harfbuzz_subsetting() -> bool:
