@@ -19,9 +19,9 @@ class WorkCalendar:
     extra_workdays: frozenset[dt.date] = frozenset()
     warnings: list[str] = field(default_factory=list)
     _outside_years: set[int] = field(default_factory=set)
-    _memo: dict[dt.date, bool] = field(
-        default_factory=dict
-    )  # reports ask about the same days often
+    # Reports and lists ask about the same days, and the same due dates, again and again.
+    _memo: dict[dt.date, bool] = field(default_factory=dict)
+    _due_memo: dict[tuple[dt.date, int], dt.date] = field(default_factory=dict)
 
     def is_workday(self, day: dt.date) -> bool:
         cached = self._memo.get(day)
@@ -49,11 +49,15 @@ class WorkCalendar:
         """The n-th working day strictly after `start` (n >= 1)."""
         if n < 1:
             raise ValueError("n must be at least 1")
+        cached = self._due_memo.get((start, n))
+        if cached is not None:
+            return cached
         day, counted = start, 0
         while counted < n:
             day += dt.timedelta(days=1)
             if self.is_workday(day):
                 counted += 1
+        self._due_memo[(start, n)] = day
         return day
 
     def workdays_between(self, start: dt.date, end: dt.date) -> int:
