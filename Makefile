@@ -40,7 +40,10 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+# Byte-compiled first, as pip leaves an installed package (this environment may set
+# PYTHONDONTWRITEBYTECODE, and every command would then compile our modules again).
 bench: setup
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py
 
 lint: setup

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,10 @@ def font_cache(tmp_path_factory) -> Path:
     """The compact form font is made once per test session, not in the user's cache."""
     path = tmp_path_factory.mktemp("cache")
     os.environ["COMPLAINTFORMS_CACHE_DIR"] = str(path)
-    # No background render servers from the tests, except where a test starts one itself.
+    # No background render servers from the tests, except where a test starts one itself,
+    # and none of their sockets in the user's run folder.
     os.environ["COMPLAINTFORMS_RENDER_SERVER"] = "0"
+    os.environ["COMPLAINTFORMS_RUN_DIR"] = tempfile.mkdtemp(prefix="cf-run-")
     return path
 
 

@@ -188,3 +188,43 @@ def test_partitions_open_with_plain_tinydb(ws, cf):
     cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
     db = TinyDB(ws.records_dir / "cases" / "2026-11.json", storage=OrjsonStorage)
     assert [d["case_no"] for d in db.table("cases").all()] == ["TS-2026-000001"]
+
+
+def test_the_index_is_sharded_and_a_lookup_reads_one_shard(ws):
+    from complaintforms.cases import register_case
+    from complaintforms.storage import shard_rel
+
+    made = [register_case(ws, dict(FULL_CASE), render=False)["case_no"] for _ in range(3)]
+    index = json.loads((ws.records_dir / "index.json").read_text())
+    assert index["format"] == 2 and "cases" not in index
+    for case_no in made:
+        shard = json.loads((ws.records_dir / shard_rel("cases", case_no)).read_text())
+        assert shard[case_no][0] == "2026-11"
+        assert ws.store.get(case_no)["case_no"] == case_no
+    assert ws.store.count() == 3
+
+
+def test_a_single_index_workspace_is_read_and_upgraded_by_its_next_write(ws):
+    import shutil
+
+    from complaintforms.cases import register_case
+    from complaintforms.doctor import check_database
+
+    made = [register_case(ws, dict(FULL_CASE), render=False)["case_no"] for _ in range(2)]
+    # Turn the records back into format 1: one index holding every number.
+    index_path = ws.records_dir / "index.json"
+    index = json.loads(index_path.read_text())
+    cases = dict(ws.store.iter_index())
+    shutil.rmtree(ws.records_dir / "index")
+    del index["shards"]
+    index_path.write_text(json.dumps({**index, "format": 1, "cases": cases, "opinions": {}}))
+
+    fresh = Workspace.open(ws.root)
+    assert fresh.store.get(made[1])["case_no"] == made[1]
+    assert fresh.store.count() == 2
+    third = register_case(fresh, dict(FULL_CASE), render=False)["case_no"]
+    assert third == "TS-2026-000003"  # the counters came across
+    index = json.loads(index_path.read_text())
+    assert index["format"] == 2 and "cases" not in index
+    assert sorted(c for c, _ in fresh.store.iter_index()) == sorted([*made, third])
+    assert check_database(fresh).ok and fresh.store.verify_audit() == []

@@ -80,14 +80,15 @@ def check_templates(ws: Workspace) -> Check:
 def check_database(ws: Workspace) -> Check:
     store = ws.store
     try:
-        index = store.read_index()
         store._ensure_consistent()
         counted = 0
         for key in store.partitions():
             counted += len(store.read_partition(key))
         missing = []
+        indexed = 0
         partitions: dict[str, dict] = {}
-        for case_no, (key, doc_id) in index["cases"].items():
+        for case_no, (key, doc_id) in store.iter_index():
+            indexed += 1
             if key not in partitions:
                 partitions[key] = store.read_partition(key)
             if str(doc_id) not in partitions[key]:
@@ -100,10 +101,8 @@ def check_database(ws: Workspace) -> Check:
             False,
             f"{len(missing)} indexed cases missing from their partitions, e.g. {missing[0]}",
         )
-    if counted != len(index["cases"]):
-        return Check(
-            "database", False, f"{counted} stored cases but {len(index['cases'])} in the index"
-        )
+    if counted != indexed:
+        return Check("database", False, f"{counted} stored cases but {indexed} in the index")
     return Check("database", True, f"{counted} cases in {len(store.partitions())} partitions")
 
 
