@@ -415,10 +415,19 @@ def against_libreoffice(rows: list, batch: int) -> None:
     )
     slips = sorted(root.glob("records/documents/*/*/feedback_slip-*.docx"))
     stop_servers()  # the batch runs its own pool; nothing else on the two cores
-    ours, peak = peak_rss_mb(
-        [EXE, *w, "form", "render", "feedback_slip", "--all", "--format", "pdf"]
-    )
-    theirs = soffice_convert(slips, OUT / "lo-batch")
+    # Each side twice, interleaved, best of two: LibreOffice's batch time varied by half
+    # between runs on this machine.
+    ours, theirs, peak = [], [], 0.0
+    for _ in range(2):
+        seconds, rss = peak_rss_mb(
+            [EXE, *w, "form", "render", "feedback_slip", "--all", "--format", "pdf"]
+        )
+        ours.append(seconds)
+        peak = max(peak, rss)
+        shutil.rmtree(OUT / "lo-batch", ignore_errors=True)
+        theirs.append(soffice_convert(slips, OUT / "lo-batch"))
+    print(f"batch of {len(slips)}: ours {ours}, soffice {theirs}", file=sys.stderr)
+    ours, theirs = min(ours), min(theirs)
     rows.append((f"{len(slips)} feedback slips, batch: ours / soffice", ours, theirs))
     rows.append(("peak memory of our batch (MB, target 1024)", peak, 1024.0))
 
@@ -508,7 +517,7 @@ def run_all() -> None:
             (
                 f"case show at {n:,} cases",
                 timed([EXE, "-w", str(big), "case", "show", "TS-2020-000100"]),
-                0.5,
+                0.3 if n >= 100_000 else 0.5,  # issue 6 asks 0.3 s at 100,000
             )
         )
         rows.append((f"case accept at {n:,} cases", accept_seconds(big, case_json), float("nan")))

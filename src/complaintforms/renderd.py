@@ -175,7 +175,7 @@ def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return  # another server for the same forms is running or starting
-    from .documents import RendererSet, render_all
+    from .documents import RendererSet, quieter_gc, render_all
     from .render import import_weasyprint
 
     weasyprint = import_weasyprint()
@@ -187,6 +187,7 @@ def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
         font_config=pdf._font_config
     )
     renderers.get("docx")
+    quieter_gc()
 
     try:
         path.unlink()
