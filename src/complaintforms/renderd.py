@@ -120,8 +120,8 @@ def render(
             sock.connect(str(path))
             _send(sock, pickle.dumps((PROTOCOL, spec, context, tuple(formats))))
             status, value = pickle.loads(_receive(sock))
-    except (OSError, ConnectionError, EOFError, pickle.UnpicklingError, ValueError):
-        return None
+    except (OSError, EOFError, pickle.PickleError, ValueError, TypeError, AttributeError):
+        return None  # whatever went wrong, the caller renders in-process
     if status == "ok":
         return value
     if status == "refused":
