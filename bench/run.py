@@ -62,6 +62,27 @@ FIRST = dt.date(2019, 1, 10)
 SPAN = (dt.date(2026, 10, 31) - FIRST).days
 
 
+def closed_case(received: dt.date) -> dict:
+    def at(days: int, hour: int = 10) -> str:
+        return f"{received + dt.timedelta(days=days)}T{hour:02d}:00:00+08:00"
+
+    return {
+        **CASE,
+        "decision": {"accepted": True, "by": "吴芳", "at": at(0, 11)},
+        "assignment": {"department": "SVC"},
+        "handling": {
+            "findings": "属实",
+            "plan": "返修",
+            "approved_by": "王强",
+            "result": "已返修",
+            "customer_signed": True,
+            "resolved_at": at(5, 16),
+        },
+        "callback": {"at": at(6), "by": "吴芳", "satisfaction": "满意"},
+        "closure": {"at": at(7), "by": "赵敏", "summary": "完成"},
+    }
+
+
 def workspace(name: str, cases: int) -> Path:
     from complaintforms.workspace import init_workspace
 
@@ -69,15 +90,16 @@ def workspace(name: str, cases: int) -> Path:
     shutil.rmtree(root, ignore_errors=True)
     init_workspace(root)
     if cases:
-        ledger = [
-            {
-                **CASE,
-                # spread evenly over 2019-01 .. 2026-10, whatever the count
-                "received_at": f"{FIRST + dt.timedelta(days=i * SPAN // cases)}T10:00:00+08:00",
-                "content": f"历史投诉 {i}",
-            }
-            for i in range(cases)
-        ]
+        # Spread evenly over 2019-01 .. 2026-10, whatever the count; as in an office that
+        # keeps up, what was received before the last 60 days is closed, the rest still open.
+        recent = dt.date.today() - dt.timedelta(days=60)
+        ledger = []
+        for i in range(cases):
+            received = FIRST + dt.timedelta(days=i * SPAN // cases)
+            case = closed_case(received) if received < recent else dict(CASE)
+            case["received_at"] = f"{received}T10:00:00+08:00"
+            case["content"] = f"历史投诉 {i}"
+            ledger.append(case)
         src = OUT / f"{name}.json"
         src.write_text(json.dumps(ledger, ensure_ascii=False), encoding="utf-8")
         subprocess.run(

@@ -228,3 +228,42 @@ def test_a_single_index_workspace_is_read_and_upgraded_by_its_next_write(ws):
     assert index["format"] == 2 and "cases" not in index
     assert sorted(c for c, _ in fresh.store.iter_index()) == sorted([*made, third])
     assert check_database(fresh).ok and fresh.store.verify_audit() == []
+
+
+def test_overdue_listing_reads_only_months_with_open_cases(ws, monkeypatch):
+    from complaintforms.cases import CaseFilter, list_cases, register_case
+    from complaintforms.doctor import check_database
+    from complaintforms.procedure import accept_case, reject_case
+
+    old = [
+        register_case(
+            ws, {**FULL_CASE, "received_at": f"2026-0{m}-10T10:00:00+08:00"}, render=False
+        )["case_no"]
+        for m in (3, 4, 5)
+    ]
+    accept_case(ws, old[0], by="吴芳", department="SVC")  # open: assigned, long overdue
+    reject_case(ws, old[1], by="吴芳", reason="非本公司业务")  # closed
+    counts = json.loads((ws.records_dir / "index.json").read_text())["counts"]["cases"]
+    assert counts == {
+        "2026-03": {"assigned": 1},
+        "2026-04": {"rejected": 1},
+        "2026-05": {"registered": 1},
+    }
+    assert check_database(ws).ok
+
+    read: list[str] = []
+    real = ws.store.read_partition
+    monkeypatch.setattr(
+        ws.store,
+        "read_partition",
+        lambda key, collection="cases": read.append(key) or real(key, collection),
+    )
+    overdue = [c["case_no"] for c in list_cases(ws, CaseFilter(overdue=True))]
+    assert overdue == [old[0], old[2]]
+    assert read == ["2026-03", "2026-05"]  # April holds only a rejected case
+
+    # A damaged count is reported, never trusted silently by doctor.
+    index = json.loads((ws.records_dir / "index.json").read_text())
+    index["counts"]["cases"]["2026-04"] = {"registered": 1}
+    (ws.records_dir / "index.json").write_text(json.dumps(index))
+    assert not check_database(ws).ok

@@ -131,9 +131,17 @@ class CaseFilter:
 
 
 def iter_cases(ws: Workspace, flt: CaseFilter | None = None) -> Iterator[dict]:
+    from .workflow import OVERDUE_STATUSES
+
     flt = (flt or CaseFilter()).prepare(ws)
     cal, today = work_calendar(ws), clock_now().date()
-    for case in ws.store.iter_cases(flt.months):
+    months = flt.months
+    wanted = [flt.status] if flt.status else list(OVERDUE_STATUSES) if flt.overdue else None
+    if wanted:  # only the months that hold such cases
+        having = ws.store.partitions_with(wanted)
+        if having is not None:
+            months = having if months is None else sorted(set(having) & set(months))
+    for case in ws.store.iter_cases(months):
         if not flt.matches(case):
             continue
         shown = view(ws, case, today, cal)

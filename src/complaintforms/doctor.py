@@ -82,8 +82,14 @@ def check_database(ws: Workspace) -> Check:
     try:
         store._ensure_consistent()
         counted = 0
+        by_status: dict[str, dict[str, int]] = {}
         for key in store.partitions():
-            counted += len(store.read_partition(key))
+            docs = store.read_partition(key)
+            counted += len(docs)
+            for doc in docs.values():
+                part = by_status.setdefault(key, {})
+                part[doc["status"]] = part.get(doc["status"], 0) + 1
+        recorded = store.read_index().get("counts", {}).get("cases")
         missing = []
         indexed = 0
         partitions: dict[str, dict] = {}
@@ -103,6 +109,14 @@ def check_database(ws: Workspace) -> Check:
         )
     if counted != indexed:
         return Check("database", False, f"{counted} stored cases but {indexed} in the index")
+    if recorded is not None and {k: v for k, v in recorded.items() if v} != by_status:
+        wrong = sorted(
+            set(recorded) ^ set(by_status)
+            | {k for k in by_status if recorded.get(k) != by_status[k]}
+        )
+        return Check(
+            "database", False, f"the index's counts by status disagree for {', '.join(wrong[:3])}"
+        )
     return Check("database", True, f"{counted} cases in {len(store.partitions())} partitions")
 
 

@@ -3,7 +3,8 @@
 Layout under records/ (every file stays plain UTF-8 JSON that an auditor can open):
 
     cases/YYYY-MM.json   TinyDB file (table "cases"), the cases received in that month
-    index.json           numbering counters, document serial, audit head
+    index.json           numbering counters, document serial, audit head, and per partition
+                         how many records have each status (a listing skips the rest)
     index/cases-NN.json  case number -> [partition, doc id], in 64 shards by CRC-32 of the number
     index/opinions-NN.json  the same for opinion-book entries
     audit/YYYY-MM.jsonl  the hash-chained audit log, one event a line, by month of the change
@@ -44,6 +45,9 @@ from .errors import NotFoundError, StorageError
 
 INDEX_FORMAT = 2
 INDEX_SHARDS = 64
+# Per-partition counts of this field: `case list --overdue` reads only the months that hold
+# open cases instead of every case ever received.
+COUNTED_FIELD = "status"
 # The collections of records, each in monthly TinyDB partitions, and the field naming each record.
 ID_FIELDS = {"cases": "case_no", "opinions": "id"}
 LOCK_TIMEOUT = 120.0
@@ -266,6 +270,20 @@ class CaseStore:
             return index.get(collection, {}).get(key)
         return (self._read_json(shard_rel(collection, key, index["shards"])) or {}).get(key)
 
+    def partitions_with(self, values: Iterable[str], collection: str = "cases") -> list[str] | None:
+        """Partitions holding a record whose status is one of `values`; None when the index
+        has no counts (a workspace not written since counts were added)."""
+        self._ensure_consistent()
+        counts = self.read_index().get("counts")
+        if counts is None:
+            return None
+        values = set(values)
+        return sorted(
+            key
+            for key, by_value in counts.get(collection, {}).items()
+            if any(by_value.get(v) for v in values)
+        )
+
     def iter_index(self, collection: str = "cases") -> Iterator[tuple[str, list]]:
         """Every (key, [partition, doc id]) of a collection's index."""
         self._ensure_consistent()
@@ -381,6 +399,7 @@ def new_index() -> dict:
     return {
         "format": INDEX_FORMAT,
         "shards": INDEX_SHARDS,
+        "counts": {},
         "counters": {},
         "doc_serial": 0,
         "audit": {"seq": 0, "hash": GENESIS, "segment": ""},
@@ -411,6 +430,8 @@ class Transaction:
             self.store.tmp_dir.mkdir(parents=True, exist_ok=True)
             if self.index["format"] == 1:
                 self._upgrade_index()
+            if "counts" not in self.index:
+                self._count_all()
         except BaseException:
             self.store.lock().release()
             raise
@@ -460,6 +481,28 @@ class Transaction:
         self.index["format"] = INDEX_FORMAT
         self._dirty.add("index.json")  # written at commit even if nothing else changes
 
+    def _count_all(self) -> None:
+        """Counts by status for every partition, from the records (once, on upgrade)."""
+        counts: dict = {}
+        for collection in ID_FIELDS:
+            for key in self.store.partitions(collection):
+                for record in self.store.read_partition(key, collection).values():
+                    self._count(counts, collection, key, record, 1)
+        self.index["counts"] = counts
+        self._dirty.add("index.json")
+
+    @staticmethod
+    def _count(counts: dict, collection: str, partition: str, record: dict, delta: int) -> None:
+        value = record.get(COUNTED_FIELD)
+        if not isinstance(value, str):
+            return
+        by_value = counts.setdefault(collection, {}).setdefault(partition, {})
+        n = by_value.get(value, 0) + delta
+        if n:
+            by_value[value] = n
+        else:
+            by_value.pop(value, None)
+
     def _locate(self, key: str, collection: str = "cases"):
         return (self._load(shard_rel(collection, key, self.index["shards"])) or {}).get(key)
 
@@ -484,18 +527,24 @@ class Transaction:
             raise StorageError(f"number {key} is already taken")
         doc_id = self._table(partition, collection).insert(case)
         self._stage(rel, {**shard, key: [partition, doc_id]})
+        self._count(self.index["counts"], collection, partition, case, 1)
 
     def replace(self, case: dict) -> None:
         where = self._locate(case["case_no"])
         if where is None:
             raise NotFoundError(f"no case {case['case_no']}")
         partition, doc_id = where
+        table = self._table(partition)
+        before = table.get(doc_id=doc_id)
 
         def _replace(doc: dict) -> None:
             doc.clear()
             doc.update(case)
 
-        self._table(partition).update(_replace, doc_ids=[doc_id])
+        table.update(_replace, doc_ids=[doc_id])
+        if before is not None:
+            self._count(self.index["counts"], "cases", partition, before, -1)
+        self._count(self.index["counts"], "cases", partition, case, 1)
 
     def next_seq(self, counter: str) -> int:
         counters = self.index["counters"]

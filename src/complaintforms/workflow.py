@@ -296,9 +296,13 @@ def effective_due(case: dict, deadlines: dict[str, int], cal: WorkCalendar) -> d
     return due_date(case, deadlines, cal, from_iso(case["received_at"]).date(), False)
 
 
+# The statuses in which a case can be overdue: no result yet.
+OVERDUE_STATUSES = ("registered", "assigned")
+
+
 def is_overdue(case: dict, today: dt.date, due: dt.date) -> bool:
     """Due date passed and no result yet (registered or assigned)."""
-    return case["status"] in ("registered", "assigned") and due < today
+    return case["status"] in OVERDUE_STATUSES and due < today
 
 
 def diff(before: dict, after: dict) -> tuple[dict, dict]:
