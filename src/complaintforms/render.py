@@ -244,10 +244,52 @@ class PdfRenderer:
     def render(self, spec: FormSpec, context: dict, out: Path) -> None:
         out.write_bytes(self.to_bytes(spec, context))
 
-    def _shared_stylesheets(self, weasyprint, context: dict) -> list:
-        if self._stylesheets is None:
-            self._stylesheets = _shared_stylesheets_for(self, weasyprint, context)
-        return list(self._stylesheets)
+    def _shared_stylesheets(self, weasyprint, family: str | None) -> list:
+        """The compact form font's @font-face (first, when there is one) and forms.css,
+        parsed once with this renderer's font configuration, so that fonts stay loaded and
+        the stylesheet parsed between documents (a tenth of a slip's render time).
+
+        forms.css is given as a user stylesheet in place of the template's <link>: user rules
+        yield to the template's own <style> as before, and forms.css is the only other sheet."""
+        if self._stylesheets is not None:
+            return list(self._stylesheets)
+        from weasyprint.text.fonts import FontConfiguration
+
+        from .formfont import form_font
+
+        self._font_config = FontConfiguration()
+        sheets = []
+        font = form_font(family) if family else None
+        if font is not None:
+            path = font.path.resolve()
+            sheets.append(
+                weasyprint.CSS(
+                    string=f'@font-face {{ font-family: "{font.family}"; src: url("{path.as_uri()}"); }}',
+                    url_fetcher=_restricted_fetcher(path.parent, only=path),
+                    font_config=self._font_config,
+                )
+            )
+            self._form_family = font.family
+        css = self.forms_dir / "forms.css"
+        if css.is_file():
+            sheets.append(
+                weasyprint.CSS(
+                    filename=str(css),
+                    base_url=self.forms_dir.as_uri() + "/",
+                    url_fetcher=self.fetcher(),
+                    font_config=self._font_config,
+                )
+            )
+        self._stylesheets = sheets
+        return list(sheets)
+
+    def warm_up(self, family: str) -> None:
+        """Load the fonts and parse forms.css now rather than with the first document."""
+        weasyprint = import_weasyprint()
+        self._shared_stylesheets(weasyprint, family)
+        weasyprint.HTML(string='<html lang="zh-CN"><body>预热 Warm</body></html>').write_pdf(
+            font_config=self._font_config
+        )
 
     def to_bytes(self, spec: FormSpec, context: dict) -> bytes:
         if not has_cjk_font():
@@ -264,7 +306,9 @@ class PdfRenderer:
         logger = logging.getLogger("weasyprint")
         logger.addHandler(catcher)
         try:
-            stylesheets = self._shared_stylesheets(weasyprint, context)
+            stylesheets = self._shared_stylesheets(
+                weasyprint, (context.get("fonts") or {}).get("sans")
+            )
             if "fonts" in context:
                 context = {**context, "fonts": {**context["fonts"], "form": self._form_family}}
             source = self.html.to_string(spec, context)
@@ -294,45 +338,8 @@ class PdfRenderer:
         return pdf
 
 
-# Parsed once per renderer instead of once per document (a tenth of a slip's render time).
+# The template's link to the shared stylesheet, which the PDF renderer parses only once.
 SHARED_CSS_LINK = '<link rel="stylesheet" href="forms.css">'
-
-
-def _shared_stylesheets_for(renderer: PdfRenderer, weasyprint, context: dict) -> list:
-    """The compact form font's @font-face (first, when there is one) and forms.css, parsed
-    with the renderer's font configuration so that fonts stay loaded between documents.
-
-    forms.css is given as a user stylesheet in place of the template's <link>: user rules
-    yield to the template's own <style> as before, and forms.css is the only other sheet."""
-    from weasyprint.text.fonts import FontConfiguration
-
-    from .formfont import form_font
-
-    renderer._font_config = FontConfiguration()
-    sheets = []
-    family = (context.get("fonts") or {}).get("sans")
-    font = form_font(family) if family else None
-    if font is not None:
-        path = font.path.resolve()
-        sheets.append(
-            weasyprint.CSS(
-                string=f'@font-face {{ font-family: "{font.family}"; src: url("{path.as_uri()}"); }}',
-                url_fetcher=_restricted_fetcher(path.parent, only=path),
-                font_config=renderer._font_config,
-            )
-        )
-        renderer._form_family = font.family
-    css = renderer.forms_dir / "forms.css"
-    if css.is_file():
-        sheets.append(
-            weasyprint.CSS(
-                filename=str(css),
-                base_url=renderer.forms_dir.as_uri() + "/",
-                url_fetcher=renderer.fetcher(),
-                font_config=renderer._font_config,
-            )
-        )
-    return sheets
 
 
 def _forms_only_fetcher(forms_dir: Path):

@@ -178,14 +178,9 @@ def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
     from .documents import RendererSet, quieter_gc, render_all
     from .render import import_weasyprint
 
-    weasyprint = import_weasyprint()
+    import_weasyprint()
     renderers = RendererSet(forms_dir)
-    pdf = renderers.get("pdf")
-    # Warm up: fonts loaded, forms.css parsed, before the first request arrives.
-    pdf._shared_stylesheets(weasyprint, {"fonts": {"sans": family}})
-    weasyprint.HTML(string='<html lang="zh-CN"><body>预热 Warm</body></html>').write_pdf(
-        font_config=pdf._font_config
-    )
+    renderers.get("pdf").warm_up(family)  # before the first request arrives
     renderers.get("docx")
     quieter_gc()
 
