@@ -123,10 +123,13 @@ def server_env(tmp_path):
         "COMPLAINTFORMS_RUN_DIR": str(run),
     }
     yield env
-    for info in run.glob("*.json"):
+    # Stop every server of this test, including one still starting (its command line names
+    # the socket in `run`).
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            os.kill(json.loads(info.read_text())["pid"], signal.SIGTERM)
-        except (OSError, ValueError, KeyError):
+            if str(run).encode() in cmdline.read_bytes():
+                os.kill(int(cmdline.parent.name), signal.SIGTERM)
+        except (OSError, ValueError):
             pass
     shutil.rmtree(run, ignore_errors=True)
 
@@ -166,3 +169,24 @@ def test_render_server_serves_the_next_command(tmp_path, server_env, monkeypatch
     doctor = run_cli("-w", str(root), "--json", "doctor", env=server_env)
     checks = {c["check"]: c for c in json.loads(doctor.stdout)["checks"]}
     assert "running" in checks["render-server"]["detail"]
+
+    # The server refuses what the in-process renderer refuses, and nothing is written.
+    glyphless = json.dumps({**CASE, "content": "无字形 \U0010fffd"}, ensure_ascii=False)
+    third = run_cli(
+        "-w", str(root), "case", "new", "--from", "-", env=server_env, input_text=glyphless
+    )
+    assert third.returncode == 1 and "would print as an empty box" in third.stderr
+    assert renderd.status(ws.forms_dir, ws.config.font_sans)["served"] == 2
+    assert ws.store.count() == 2
+
+    # A server that has gone away leaves its socket behind; the next command renders itself.
+    os.kill(renderd.status(ws.forms_dir, ws.config.font_sans)["pid"], signal.SIGKILL)
+    time.sleep(0.3)
+    fourth = run_cli(
+        "-w", str(root), "--json", "case", "new", "--from", "-", env=server_env, input_text=case
+    )
+    assert fourth.returncode == 0, fourth.stderr
+    assert json.loads(fourth.stdout)["case_no"] in pdf_text(
+        root
+        / next(d["path"] for d in json.loads(fourth.stdout)["documents"] if d["format"] == "pdf")
+    )
