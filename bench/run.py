@@ -68,6 +68,7 @@ def closed_case(received: dt.date) -> dict:
 
     return {
         **CASE,
+        "received_at": at(0),
         "decision": {"accepted": True, "by": "吴芳", "at": at(0, 11)},
         "assignment": {"department": "SVC"},
         "handling": {
@@ -96,8 +97,10 @@ def workspace(name: str, cases: int) -> Path:
         ledger = []
         for i in range(cases):
             received = FIRST + dt.timedelta(days=i * SPAN // cases)
-            case = closed_case(received) if received < recent else dict(CASE)
-            case["received_at"] = f"{received}T10:00:00+08:00"
+            if received < recent:
+                case = closed_case(received)
+            else:
+                case = {**CASE, "received_at": f"{received}T10:00:00+08:00"}
             case["content"] = f"历史投诉 {i}"
             ledger.append(case)
         src = OUT / f"{name}.json"
@@ -233,31 +236,10 @@ def verify_bundles(n: int) -> tuple[str, float, float]:
     from complaintforms.workspace import init_workspace
 
     init_workspace(root)
-    closed = []
-    for i in range(n):
-        closed.append(
-            {
-                **CASE,
-                "case_no": f"TS-2025-{i + 1:06d}",
-                "received_at": "2025-09-29T10:00:00+08:00",
-                "decision": {"accepted": True, "by": "吴芳", "at": "2025-09-29T11:00:00+08:00"},
-                "assignment": {"department": "SVC"},
-                "handling": {
-                    "findings": "属实",
-                    "plan": "返修",
-                    "approved_by": "王强",
-                    "result": "已返修",
-                    "customer_signed": True,
-                    "resolved_at": "2025-10-09T16:00:00+08:00",
-                },
-                "callback": {
-                    "at": "2025-10-10T10:00:00+08:00",
-                    "by": "吴芳",
-                    "satisfaction": "满意",
-                },
-                "closure": {"at": "2025-10-11T10:00:00+08:00", "by": "赵敏", "summary": "完成"},
-            }
-        )
+    # Received just before National Day, closed in October: the quarter signed off is 2025Q4.
+    closed = [
+        {**closed_case(dt.date(2025, 9, 29)), "case_no": f"TS-2025-{i + 1:06d}"} for i in range(n)
+    ]
     src = OUT / "closed.json"
     src.write_text(json.dumps(closed, ensure_ascii=False), encoding="utf-8")
     w = ["-w", str(root)]

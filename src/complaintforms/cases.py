@@ -136,7 +136,9 @@ def iter_cases(ws: Workspace, flt: CaseFilter | None = None) -> Iterator[dict]:
     flt = (flt or CaseFilter()).prepare(ws)
     cal, today = work_calendar(ws), clock_now().date()
     months = flt.months
-    wanted = [flt.status] if flt.status else list(OVERDUE_STATUSES) if flt.overdue else None
+    wanted = [flt.status] if flt.status else []
+    if flt.overdue and not wanted:
+        wanted = list(OVERDUE_STATUSES)
     if wanted:  # only the months that hold such cases
         having = ws.store.partitions_with(wanted)
         if having is not None:

@@ -70,9 +70,12 @@ def cache_dir() -> Path:
     return Path(base) / "complaintforms"
 
 
-def find_face(family: str) -> tuple[str, int] | None:
-    """(file, face index) of the regular face of `family`, asked of fontconfig; None when
-    fontconfig would substitute another family."""
+@functools.lru_cache(maxsize=1)
+def fontconfig():
+    """libfontconfig with the signatures this package calls, or None when it is missing.
+
+    Asked directly (a few ms) rather than through fc-list / fc-match subprocesses; the
+    configuration it loads is the one Pango uses next."""
     try:
         fc = ctypes.CDLL("libfontconfig.so.1")
     except OSError:
@@ -80,6 +83,9 @@ def find_face(family: str) -> tuple[str, int] | None:
     vp = ctypes.c_void_p
     fc.FcNameParse.restype = vp
     fc.FcNameParse.argtypes = [ctypes.c_char_p]
+    fc.FcObjectSetBuild.restype = vp  # variadic: no argtypes
+    fc.FcFontList.restype = vp
+    fc.FcFontList.argtypes = [vp, vp, vp]
     fc.FcConfigSubstitute.argtypes = [vp, vp, ctypes.c_int]
     fc.FcDefaultSubstitute.argtypes = [vp]
     fc.FcFontMatch.restype = vp
@@ -91,7 +97,18 @@ def find_face(family: str) -> tuple[str, int] | None:
         ctypes.c_int,
         ctypes.POINTER(ctypes.c_int),
     ]
-    fc.FcPatternDestroy.argtypes = [vp]
+    for name in ("FcPatternDestroy", "FcObjectSetDestroy", "FcFontSetDestroy"):
+        getattr(fc, name).argtypes = [vp]
+    return fc
+
+
+def find_face(family: str) -> tuple[str, int] | None:
+    """(file, face index) of the regular face of `family`, asked of fontconfig; None when
+    fontconfig would substitute another family."""
+    fc = fontconfig()
+    if fc is None:
+        return None
+    vp = ctypes.c_void_p
     escaped = re.sub(r"([\\:,-])", r"\\\1", family)
     pattern = fc.FcNameParse(f"{escaped}:style=Regular:lang=zh-cn".encode())
     if not pattern:

@@ -118,23 +118,17 @@ def font_families(pattern: str = ":") -> tuple[str, ...]:
 def has_cjk_font() -> bool:
     """Whether fontconfig knows a font covering Simplified Chinese.
 
-    Asked of libfontconfig directly (a few ms; the configuration it loads is the one Pango
-    uses next) rather than through fc-list, which would cost a subprocess on every PDF.
-    Without any font at all Pango crashes the process, so this check comes first.
+    Asked of libfontconfig directly rather than through fc-list, which would cost a
+    subprocess on every PDF. Without any font at all Pango crashes the process, so this
+    check comes first.
     """
     import ctypes
 
-    try:
-        fc = ctypes.CDLL("libfontconfig.so.1")
-    except OSError:
+    from .formfont import fontconfig
+
+    fc = fontconfig()
+    if fc is None:
         return bool(cjk_fonts())
-    fc.FcNameParse.restype = ctypes.c_void_p
-    fc.FcNameParse.argtypes = [ctypes.c_char_p]
-    fc.FcObjectSetBuild.restype = ctypes.c_void_p
-    fc.FcFontList.restype = ctypes.c_void_p
-    fc.FcFontList.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    for name in ("FcPatternDestroy", "FcObjectSetDestroy", "FcFontSetDestroy"):
-        getattr(fc, name).argtypes = [ctypes.c_void_p]
     pattern = fc.FcNameParse(b":lang=zh-cn")
     objects = fc.FcObjectSetBuild(b"family", None)
     fonts = fc.FcFontList(None, pattern, objects)

@@ -176,9 +176,7 @@ def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
     except OSError:
         return  # another server for the same forms is running or starting
     from .documents import RendererSet, quieter_gc, render_all
-    from .render import import_weasyprint
 
-    import_weasyprint()
     renderers = RendererSet(forms_dir)
     renderers.get("pdf").warm_up(family)  # before the first request arrives
     renderers.get("docx")
