@@ -7,19 +7,24 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= build/demo
-SYSTEM_PACKAGES := fonts-noto-cjk fonts-symbola libharfbuzz-subset0 fontconfig
+# fonts-noto-cjk, fontconfig: the forms' Chinese font; fonts-symbola: symbols and emoji the CJK
+# font lacks; libharfbuzz-subset0: fast font subsetting; qpdf and poppler-utils: the tests
+# check every PDF with qpdf --check and poppler (pdffonts, pdftotext).
+SYSTEM_PACKAGES := fonts-noto-cjk fontconfig fonts-symbola libharfbuzz-subset0 qpdf poppler-utils
 
 .PHONY: setup system-packages demo test bench lint format clean
 
 setup: system-packages $(STAMP)
 
-# The fonts and HarfBuzz's subsetter are checked by what they provide, so a machine that
-# has them by other means is left alone.
+# Each package is checked by what it provides, so a machine that has it by other means is
+# left alone.
 system-packages:
 	@missing=""; \
 	command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh-cn family | grep -q . || missing="$$missing fonts-noto-cjk fontconfig"; \
 	fc-list 2>/dev/null | grep -q Symbola || missing="$$missing fonts-symbola"; \
 	ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so\.0' || missing="$$missing libharfbuzz-subset0"; \
+	command -v qpdf >/dev/null 2>&1 || missing="$$missing qpdf"; \
+	command -v pdffonts >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \

@@ -28,6 +28,9 @@ def font_cache(tmp_path_factory) -> Path:
     # and none of their sockets in the user's run folder.
     os.environ["COMPLAINTFORMS_RENDER_SERVER"] = "0"
     os.environ["COMPLAINTFORMS_RUN_DIR"] = tempfile.mkdtemp(prefix="cf-run-")
+    # The operator of commands run without --by (DESIGN.md section 9); tests of the refusal
+    # without either unset it.
+    os.environ["COMPLAINTFORMS_USER"] = "测试员"
     return path
 
 

@@ -271,14 +271,14 @@ def test_feedback_slip_reads_back(cf, ws):
         "回访记录",
     ):
         assert label in flat, label
-    assert "2026-11-19" in text and "售后服务部" in text
+    assert "2026年11月19日" in text and "售后服务部" in text
     ref = parse_payload(pdf_qr_codes(pdf)[0])
     assert (ref.case_no, ref.form) == (case_no, "feedback_slip")
     verify(ws, ref)
     dtext = docx_text(docx)
     assert (
         case_no in dtext
-        and "2026-11-19" in dtext
+        and "2026年11月19日" in dtext
         and "调查情况" in dtext
         and "138****5678" in dtext
     )

@@ -386,7 +386,7 @@ def test_the_register_runs_to_several_pages_with_the_header_on_each(cf, ws):
         assert "序号" in flat and "意见内容" in flat and "处理情况" in flat and "回复情况" in flat
     everything = "".join(pages)
     assert f"共 {len(pages)} 页" in everything
-    assert "网点负责人签字" in pages[-1].replace(" ", "")
+    assert "负责人签字" in pages[-1].replace(" ", "")
     assert "13812345678" not in everything and "138****5678" in everything
     assert SECRET_NAME not in everything
     docx = docx_text(

@@ -124,11 +124,7 @@ def make_bundle(ws: Workspace, case: dict, events: list[dict], at: str) -> bytes
             "Signed-Off-By": case["signoff"]["by"],
             "Signed-Off-At": case["signoff"]["at"],
             "Severity": case["severity"],
-            "Retention-Years": str(
-                config.retention_major_years
-                if case["severity"] == "major"
-                else config.retention_default_years
-            ),
+            "Retention-Years": str(retention_years(ws, case)),
             "Bag-Software-Agent": "complaintforms",
         }
         bagit.make_bag(str(bag), bag_info=info, checksums=["sha256"])
@@ -213,6 +209,9 @@ def build(
                 "signed_off_by": case["signoff"]["by"],
                 "department": case["assignment"].get("department") or "",
                 "category": case.get("category") or "",
+                "severity": case["severity"],
+                "retention_years": retention_years(ws, case),
+                "retain_until": retention_due(ws, case),
             }
             result.bundles.append(entry)
             if progress:
@@ -224,7 +223,7 @@ def build(
                 txn,
                 "transfer_list",
                 period=quarter.upper(),
-                rows=result.bundles,
+                rows=transfer_rows(result.bundles, ws.config),
                 rel_dir=f"archive/{year}/Q{q}",
                 at=now,
                 by=by,
@@ -568,12 +567,54 @@ def set_hold(
         return {"case_no": case_no, "hold": entry}
 
 
-def retention_due(ws: Workspace, case: dict) -> str:
-    years = (
+def transfer_rows(entries: list[dict], config) -> list[dict]:
+    """The transfer list's rows as printed: names, Chinese dates, the retention period."""
+    from .enums import label
+    from .forms import department_name
+    from .paper import cn_date
+
+    return [
+        {
+            "case_no": e["case_no"],
+            "closed": cn_date(e["closed_at"]),
+            "department": department_name(config, e["department"]) or "—",
+            "category": e["category"] or "未分类",
+            "severity": label("severity", e["severity"]),
+            "retention": f"{e['retention_years']} 年（至 {cn_date(e['retain_until'])}）",
+            "signed_off_by": e["signed_off_by"],
+            "sha256": e["sha256"],
+        }
+        for e in entries
+    ]
+
+
+def disposal_rows(records: list[dict]) -> list[dict]:
+    from .paper import cn_date, cn_datetime
+
+    return [
+        {
+            "case_no": r["case_no"],
+            "closed": cn_date(r["closed_at"]),
+            "retain_until": cn_date(r["retain_until"]),
+            "by": r["by"],
+            "at": cn_datetime(r["at"]),
+            "sha256": r["sha256"],
+        }
+        for r in records
+    ]
+
+
+def retention_years(ws: Workspace, case: dict) -> int:
+    """Years a bundle is kept from closing: longer for a major case (config)."""
+    return (
         ws.config.retention_major_years
         if case["severity"] == "major"
         else ws.config.retention_default_years
     )
+
+
+def retention_due(ws: Workspace, case: dict) -> str:
+    years = retention_years(ws, case)
     closed = from_iso(case["closure"]["at"]).date()
     try:
         return closed.replace(year=closed.year + years).isoformat()
@@ -651,7 +692,7 @@ def purge(
             txn,
             "disposal_register",
             period=now[:10],
-            rows=disposed,
+            rows=disposal_rows(disposed),
             rel_dir="archive/disposals",
             at=now,
             by=by,

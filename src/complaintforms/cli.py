@@ -62,6 +62,22 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+def by_option(
+    help: str = "Who did it (for the record and the audit log).", *decls: str, **kwargs
+):
+    """--by: who acted. Without it the operator is $COMPLAINTFORMS_USER; without either the
+    command is refused (DESIGN.md section 9): no command-specific stand-in such as "system"."""
+    kwargs.setdefault("required", True)
+    kwargs.setdefault("envvar", "COMPLAINTFORMS_USER")
+    return click.option(
+        "--by",
+        *decls,
+        metavar="NAME",
+        help=f"{help} Default: $COMPLAINTFORMS_USER.",
+        **kwargs,
+    )
+
+
 def emit(state: State, data: Any, text: str | None = None) -> None:
     """--json prints machine-readable data only; otherwise the text form."""
     if state.json:
@@ -135,7 +151,10 @@ def doctor(state: State) -> None:
     except WorkspaceError:
         ws = None
     checks = run_doctor(ws)
-    lines = [f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in checks]
+    lines = [
+        f"{'FAIL' if not c.ok else 'warn' if c.warning else 'ok  '}  {c.name}: {c.detail}"
+        for c in checks
+    ]
     emit(
         state,
         {"ok": all(c.ok for c in checks), "checks": [c.as_dict() for c in checks]},
@@ -219,7 +238,8 @@ def _load_input(path: str) -> dict:
     metavar="TIME",
     help="When it was received (default now); earlier times are flagged 补办记录.",
 )
-@click.option("--by", "recorded_by", metavar="NAME", help="Who records it (记录人).")
+# Not from the environment here: a file's recorded_by comes before $COMPLAINTFORMS_USER.
+@by_option("Who records it (记录人).", "recorded_by", required=False, envvar=None)
 @click.option("--name", help="Complainant's name.")
 @click.option("--phone", help="Complainant's phone.")
 @click.option("--address", help="Complainant's address.")
@@ -269,6 +289,8 @@ def case_new(state: State, source: str | None, **flags: Any) -> None:
     for key in simple:
         if flags.get(key) is not None:
             data[key] = flags[key]
+    if not data.get("recorded_by") and os.environ.get("COMPLAINTFORMS_USER"):
+        data["recorded_by"] = os.environ["COMPLAINTFORMS_USER"]
     comp = dict(data.get("complainant") or {})
     for key in ("name", "phone", "address", "anonymous", "confidential"):
         if flags.get(key) is not None:
@@ -365,7 +387,7 @@ def case_history(state: State, case_no: str) -> None:
     type=click.Choice(["json", "yaml", "csv"]),
     help="Default: from the file name.",
 )
-@click.option("--by", default="import", show_default=True, help="Who imports (for the audit log).")
+@by_option("Who imports (for the audit log).")
 @pass_state
 def case_import(state: State, file: str, fmt: str | None, by: str) -> None:
     """Import (migrate) cases from JSON, YAML or CSV: all records or none."""
@@ -434,7 +456,7 @@ def form() -> None:
     show_default=True,
     help="pdf, docx, html (comma-separated).",
 )
-@click.option("--by", default="system", help="Who renders (for the audit log).")
+@by_option("Who renders (for the audit log).")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .cli import CFGroup, State, cli, emit, pass_state, progress_bar
+from .cli import CFGroup, State, by_option, cli, emit, pass_state, progress_bar
 
 
 @cli.group(cls=CFGroup)
@@ -22,7 +22,7 @@ def archive() -> None:
     metavar="YYYYQn",
     help="Every signed-off case closed in this quarter; also writes the transfer list.",
 )
-@click.option("--by", required=True, metavar="NAME", help="Who seals the bundles.")
+@by_option("Who seals the bundles.")
 @pass_state
 def archive_build(state: State, case_nos: tuple[str, ...], quarter: str | None, by: str) -> None:
     """Seal signed-off cases into bundles under records/archive/YYYY/Qn/."""
@@ -130,7 +130,7 @@ def archive_extract(state: State, ref: str, target: str) -> None:
 @archive.command("purge")
 @click.option("--dry-run", is_flag=True, help="Only list the bundles past their retention period.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--by", required=True, metavar="NAME", help="Who disposes of the bundles.")
+@by_option("Who disposes of the bundles.")
 @pass_state
 def archive_purge(state: State, dry_run: bool, yes: bool, by: str) -> None:
     """Dispose of bundles past retention (from closing; major cases longer), entered in the
@@ -167,9 +167,7 @@ def scan() -> None:
 
 @scan.command("intake")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--by", default="scan", show_default=True, help="Who takes the scans in (for the audit log)."
-)
+@by_option("Who takes the scans in (for the audit log).")
 @pass_state
 def scan_intake(state: State, paths: tuple[str, ...], by: str) -> None:
     """Take in scanned PDFs / images (files or folders): each page lands on its case and form

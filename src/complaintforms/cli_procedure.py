@@ -6,15 +6,13 @@ from pathlib import Path
 
 import click
 
-from .cli import CFGroup, State, case, cli, emit, pass_state
+from .cli import CFGroup, State, by_option, case, cli, emit, pass_state
 
 
 # -- the routing procedure ---------------------------------------------------------------------------------
 def step_options(func):
     """--at and --by, which every step that records a paper event takes."""
-    func = click.option(
-        "--by", required=True, metavar="NAME", help="Who did it (for the record and the audit log)."
-    )(func)
+    func = by_option()(func)
     func = click.option(
         "--at",
         metavar="TIME",
@@ -100,8 +98,9 @@ def case_reopen(state: State, case_no: str, at, by, reason) -> None:
 
 @case.command("close")
 @click.argument("case_no", metavar="CASE")
-@click.option("--summary", required=True, help="Summary and improvement measures (结案).")
+@click.option("--summary", required=True, help="How the case was settled (结案意见).")
 @click.option("--cause", help="The cause found.")
+@click.option("--measures", help="Improvement measures (改进措施).")
 @click.option(
     "--penalty",
     help="warning|minor_demerit|major_demerit (警告 小过 大过); amount from the config.",
@@ -111,7 +110,7 @@ def case_reopen(state: State, case_no: str, at, by, reason) -> None:
 @step_options
 @pass_state
 def case_close(state: State, case_no: str, at, by, **options) -> None:
-    """Close a case after its call back (结案)."""
+    """Close a case after its call back (结案); writes the closing form (投诉处理结案单)."""
     from .procedure import close_case
 
     result = close_case(state.ws, case_no, at=at, by=by, **options)
@@ -143,7 +142,7 @@ def case_signoff(state: State, case_nos: tuple[str, ...], quarter: str | None, a
 @click.argument("case_no", metavar="CASE")
 @click.option("--reason", help="Why it must be kept (dispute, audit, litigation).")
 @click.option("--release", is_flag=True, help="Lift the hold.")
-@click.option("--by", required=True, metavar="NAME", help="Who puts or lifts the hold.")
+@by_option("Who puts or lifts the hold.")
 @pass_state
 def case_hold(state: State, case_no: str, reason: str | None, release: bool, by: str) -> None:
     """Keep a case's archive bundle past its retention period (never purged while held)."""
@@ -160,7 +159,7 @@ def slip() -> None:
 
 @slip.command("issue")
 @click.argument("case_no", metavar="CASE")
-@click.option("--by", required=True, metavar="NAME", help="Who issues it.")
+@by_option("Who issues it.")
 @click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx, html.")
 @pass_state
 def slip_issue(state: State, case_no: str, by: str, formats: str) -> None:
@@ -227,7 +226,7 @@ def letter() -> None:
 @letter.command("issue")
 @click.argument("case_no", metavar="CASE")
 @click.option("--to", help="Receiving department (default: the responsible one).")
-@click.option("--by", required=True, metavar="NAME", help="Who sends it (发函人).")
+@by_option("Who sends it (发函人).")
 @click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx, html.")
 @pass_state
 def letter_issue(state: State, case_no: str, to: str | None, by: str, formats: str) -> None:

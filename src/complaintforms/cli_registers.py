@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import CHANNELS, CFGroup, State, cli, emit, pass_state
+from .cli import CHANNELS, CFGroup, State, by_option, cli, emit, pass_state
 from .cli_procedure import step_options
 
 
@@ -43,7 +43,7 @@ def register() -> None:
 @register.command("render")
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month to list.")
 @click.option("--department", help="Only this department's entries.")
-@click.option("--by", default="客户服务中心", show_default=True, help="Who compiles it.")
+@by_option("Who compiles it (编制).")
 @pass_state
 def register_render(state: State, month: str, department: str | None, by: str) -> None:
     """The month's register, cases and opinion entries, as PDF and docx for the branch head."""
@@ -92,7 +92,7 @@ report_options = [
         show_default=True,
         help="pdf, docx, html, csv.",
     ),
-    click.option("--by", default="客户服务中心", show_default=True, help="Who compiles it."),
+    by_option("Who compiles it (编制)."),
 ]
 
 

@@ -13,9 +13,11 @@ class Check:
     name: str
     ok: bool
     detail: str
+    # A warning: something is missing, but every form can still be printed correctly.
+    warning: bool = False
 
     def as_dict(self) -> dict:
-        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+        return {"check": self.name, "ok": self.ok, "warning": self.warning, "detail": self.detail}
 
 
 def check_fonts(ws: Workspace | None) -> list[Check]:
@@ -43,15 +45,28 @@ def check_fonts(ws: Workspace | None) -> list[Check]:
             return checks  # reported by the config check
         installed = font_families()
         missing = [f for f in wanted if f not in installed]
-        checks.append(
-            Check(
-                "configured-fonts",
-                not missing,
-                f"not installed: {', '.join(missing)} (fonts in complaintforms.yaml)"
-                if missing
-                else f"{', '.join(wanted)} installed",
+        # The fallback fonts only draw symbols and emoji the CJK face lacks; without one a
+        # form that holds such a character is refused (never printed with an empty box),
+        # so a missing fallback is a warning, not a failure.
+        fallback = set(ws.config.font_fallback) - {ws.config.font_sans, ws.config.font_serif}
+        needed = [f for f in missing if f not in fallback]
+        optional = [f for f in missing if f in fallback]
+        if needed:
+            detail = f"not installed: {', '.join(needed)} (fonts in complaintforms.yaml)"
+        else:
+            detail = f"{', '.join(f for f in wanted if f in installed)} installed"
+        checks.append(Check("configured-fonts", not needed, detail))
+        if optional:
+            checks.append(
+                Check(
+                    "fallback-fonts",
+                    True,
+                    f"not installed: {', '.join(optional)} (fonts.fallback); forms print, but "
+                    "a symbol or emoji the CJK font lacks is refused. Install fonts-symbola "
+                    "(apt-get install fonts-symbola)",
+                    warning=True,
+                )
             )
-        )
     return checks
 
 

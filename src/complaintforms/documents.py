@@ -258,8 +258,13 @@ def render_list(
     by: str,
     renderers: RendererSet | None = None,
     formats: tuple[str, ...] = ("pdf", "docx"),
+    printed_period: str | None = None,
 ) -> list[dict]:
-    """Render a register or list (not one case's form) into records/<rel_dir>/."""
+    """Render a register or list (not one case's form) into records/<rel_dir>/. `period`
+    goes into the QR code; the form prints `printed_period`, by default the period in
+    Chinese (2026年第四季度)."""
+    from .paper import cn_period
+
     spec = get_form(form, ws.config)
     renderers = renderers or RendererSet(ws.forms_dir)
     serial = txn.next_doc_serial()
@@ -267,7 +272,7 @@ def render_list(
     context = build_list_context(
         spec,
         ws.config,
-        period=period,
+        period=printed_period or cn_period(period),
         rows=rows,
         by=by,
         qr=ref.payload,

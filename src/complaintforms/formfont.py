@@ -205,7 +205,9 @@ def form_font(family: str) -> FormFont | None:
     ).hexdigest()[:16]
     slug = re.sub(r"[^A-Za-z0-9]+", "-", family).strip("-") or "font"
     path = cache_dir() / "fonts" / f"{slug}-gb2312-{key}.otf"
-    css_family = f"{family} (complaintforms GB2312)"
+    # Letters, digits and spaces only: WeasyPrint (70) puts the family into the PDF's font
+    # name unescaped, and "(" or ")" there made every PDF malformed.
+    css_family = f"{re.sub(r'[^A-Za-z0-9 ]+', ' ', family).strip()} GB2312 complaintforms"
     if path.is_file():
         return FormFont(css_family, path, f"{source}#{index}")
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from . import model
 from .config import Config
 from .enums import label
-from .timeutil import display
+from .paper import cn_date, cn_datetime, money
 
 # Values every form receives (the header, the QR code, the footer).
 COMMON_FIELDS = ("org", "form", "case_no", "qr", "serial", "generated_at")
@@ -94,6 +94,18 @@ FORMS: dict[str, FormSpec] = {
         + ("complainant", "received_at", "channel", "content", "demand", "reply"),
         leaves_centre=True,
         masks_name=False,
+    ),
+    # How the case ended, on paper (DESIGN.md section 13, last bullet): issued on closing and
+    # sealed into the bundle with the other forms.
+    "closing_form": FormSpec(
+        name="closing_form",
+        code="KF-09",
+        version="1.0",
+        title="投诉处理结案单",
+        fields=COMMON_FIELDS
+        + CASE_FIELDS
+        + ("recorded_by", "decision", "assignment", "handling", "callback", "closure", "reopens"),
+        leaves_centre=False,
     ),
 }
 
@@ -185,7 +197,7 @@ def build_list_context(
         "by": by,
         "qr": qr,
         "serial": f"{serial:06d}",
-        "generated_at": display(generated_at),
+        "generated_at": cn_datetime(generated_at),
         "fonts": {
             "serif": config.font_serif,
             "sans": config.font_sans,
@@ -247,8 +259,12 @@ def target_text(case: dict, config: Config) -> str:
     return " ".join(parts)
 
 
-def _date(value: str | None) -> str:
-    return display(value)[:10] if value else ""
+def department_name(config: Config, code: str | None) -> str:
+    """A department as printed: its name, never its code (the code only when unknown)."""
+    if not code:
+        return ""
+    dep = config.department(code)
+    return dep.name if dep else code
 
 
 def handling_view(case: dict) -> dict:
@@ -260,22 +276,54 @@ def handling_view(case: dict) -> dict:
         "responsible": h.get("responsible") or "",
         "plan": h.get("plan") or "",
         "approved_by": h.get("approved_by") or "",
-        "approved_at": _date(h.get("approved_at")),
-        "notified_at": _date(h.get("notified_at")),
+        "approved_at": cn_date(h.get("approved_at")),
+        "notified_at": cn_date(h.get("notified_at")),
         "result": h.get("result") or "",
+        "compensation": money(h.get("compensation")),
         "customer_signed": signed,
-        "resolved_at": _date(h.get("resolved_at")),
+        "resolved_at": cn_date(h.get("resolved_at")),
+        "recorded_by": h.get("recorded_by") or "",
     }
 
 
 def callback_view(case: dict) -> dict:
     c = case["callback"]
     return {
-        "at": _date(c.get("at")),
+        "at": cn_date(c.get("at")),
         "by": c.get("by") or "",
         "satisfaction": label("satisfaction", c.get("satisfaction")),
         "note": c.get("note") or "",
     }
+
+
+def closure_view(case: dict) -> dict:
+    c = case["closure"]
+    penalties = [
+        p for p in (c.get("penalties") or ([c["penalty"]] if c.get("penalty") else [])) if p
+    ]
+    return {
+        "at": cn_date(c.get("at")),
+        "by": c.get("by") or "",
+        "summary": c.get("summary") or "",
+        "cause": c.get("cause") or "",
+        "measures": c.get("measures") or "",
+        "validity": label("validity", case["decision"].get("validity")),
+        "penalties": [
+            {
+                "type": label("penalty", p.get("type")),
+                "person": p.get("person") or "",
+                "amount": money(p.get("amount")),
+            }
+            for p in penalties
+        ],
+    }
+
+
+def reopens_view(case: dict) -> list[dict]:
+    return [
+        {"at": cn_date(r.get("at")), "by": r.get("by") or "", "reason": r.get("reason") or ""}
+        for r in case.get("reopens") or []
+    ]
 
 
 def assignment_view(case: dict, config: Config) -> dict:
@@ -287,9 +335,18 @@ def assignment_view(case: dict, config: Config) -> dict:
         "department_code": a.get("department") or "",
         "head": dep.head if dep else "",
         "handler": a.get("handler") or "",
-        "due": a.get("due") or "",
+        "due": cn_date(a.get("due")),
         "limit": f"{limit} 个工作日" + ("（特殊情况）" if a.get("special") else ""),
     }
+
+
+def extra_view(case: dict, config: Config) -> list[dict]:
+    """The configured extra fields that have a value, in the configured order: a field
+    left empty is not printed at all (DESIGN.md section 14)."""
+    values = case.get("extra") or {}
+    return [
+        {"label": f.label, "value": values[f.key]} for f in config.extra_fields if values.get(f.key)
+    ]
 
 
 def build_context(
@@ -324,7 +381,7 @@ def build_context(
         "case_no": case["case_no"],
         "qr": qr,
         "serial": f"{serial:06d}",
-        "generated_at": display(generated_at),
+        "generated_at": cn_datetime(generated_at),
         "fonts": {
             "serif": config.font_serif,
             "sans": config.font_sans,
@@ -334,7 +391,7 @@ def build_context(
         "complainant": complainant_view(
             case, masked=spec.leaves_centre, masks_name=spec.masks_name
         ),
-        "received_at": display(case["received_at"]),
+        "received_at": cn_datetime(case["received_at"]),
         "channel": label("channel", case["channel"]),
         "kind": label("kind", case["kind"]),
         "target": target_text(case, config),
@@ -344,22 +401,22 @@ def build_context(
         "demand": case.get("demand") or "",
         "recorded_by": case.get("recorded_by") or "",
         "late_entry": bool(case.get("late_entry")),
-        "extra": [
-            {"label": f.label, "value": case.get("extra", {}).get(f.key, "")}
-            for f in config.extra_fields
-        ],
+        "extra": extra_view(case, config),
         "decision": {
             "accepted": {True: "受理", False: "不受理", None: ""}[decision.get("accepted")],
             "reason": decision.get("reason") or "",
             "department": dep.name if dep else "",
             "handler": assignment.get("handler") or "",
-            "due": assignment.get("due") or "",
+            "due": cn_date(assignment.get("due")),
             "by": decision.get("by") or "",
+            "at": cn_date(decision.get("at")),
         },
     }
     ctx["assignment"] = assignment_view(case, config)
     ctx["handling"] = handling_view(case)
     ctx["callback"] = callback_view(case)
+    ctx["closure"] = closure_view(case)
+    ctx["reopens"] = reopens_view(case)
     ctx.update(codes or {})
     ctx.update(extra or {})
     missing = [k for k in spec.fields if k not in ctx]

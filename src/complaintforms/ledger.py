@@ -228,6 +228,7 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
                 by=closure.get("by"),
                 summary=closure.get("summary"),
                 cause=closure.get("cause"),
+                measures=closure.get("measures"),
                 penalty=penalty.get("type"),
                 penalty_person=penalty.get("person"),
             )

@@ -38,7 +38,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "resolved_at",
     ),
     "callback": ("at", "by", "satisfaction", "note"),
-    "closure": ("at", "by", "summary", "cause", "penalty"),
+    "closure": ("at", "by", "summary", "cause", "measures", "penalty"),
     "signoff": ("by", "at"),
     "archive": ("bundle", "sha256", "at"),
 }

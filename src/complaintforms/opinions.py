@@ -12,7 +12,8 @@ from typing import Any
 from . import model
 from .enums import label, parse_enum
 from .errors import ValidationError
-from .timeutil import display, iso, parse_time
+from .paper import cn_date, cn_period
+from .timeutil import iso, parse_time
 from .timeutil import now as clock_now
 from .workspace import Workspace
 
@@ -78,20 +79,20 @@ def case_row(case: dict, config) -> dict:
     elif status == "registered":
         handling = "待受理"
     elif status == "assigned":
-        handling = f"已转{dep.name if dep else ''}处理，时限 {case['assignment'].get('due')}"
+        handling = f"已转{dep.name if dep else ''}处理，时限 {cn_date(case['assignment'].get('due'))}"
     else:
         handling = case["handling"].get("result") or ""
         if case["closure"].get("at"):
             handling += "（已结案）"
     if case["callback"].get("at"):
-        reply = f"{display(case['callback']['at'])[:10]} 电话回访（{label('satisfaction', case['callback']['satisfaction'])}）"
+        reply = f"{cn_date(case['callback']['at'])} 电话回访（{label('satisfaction', case['callback']['satisfaction'])}）"
     elif status == "rejected":
-        reply = f"{display(case['decision']['at'])[:10]} 书面答复"
+        reply = f"{cn_date(case['decision']['at'])} 书面答复"
     else:
         reply = ""
     return {
         "ref": case["case_no"],
-        "date": display(case["received_at"])[:10],
+        "date": cn_date(case["received_at"]),
         "customer": _customer(
             comp.get("name"), bool(comp.get("confidential")), bool(comp.get("anonymous"))
         ),
@@ -109,10 +110,10 @@ def case_row(case: dict, config) -> dict:
 def opinion_row(entry: dict) -> dict:
     reply = ""
     if entry["reply"].get("at"):
-        reply = f"{display(entry['reply']['at'])[:10]} {entry['reply'].get('how') or ''}".strip()
+        reply = f"{cn_date(entry['reply']['at'])} {entry['reply'].get('how') or ''}".strip()
     return {
         "ref": entry["id"],
-        "date": display(entry["received_at"])[:10],
+        "date": cn_date(entry["received_at"]),
         "customer": _customer(entry.get("customer"), entry.get("confidential", False)),
         "contact": model.mask_phone(entry.get("contact")),
         "channel": label("channel", entry["channel"]),
@@ -153,14 +154,16 @@ def render_register(ws: Workspace, month: str, *, department: str | None = None,
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
         raise ValidationError(f"--month: {month!r} is not a month like 2026-11")
     rows = register_rows(ws, month, department)
-    period = month + (f" {department}" if department else "")
+    dep = ws.config.department(department) if department else None
+    printed = cn_period(month) + (f" {dep.name}" if dep else "")
     now = iso(clock_now())
     with ws.store.transaction() as txn:
         docs = render_list(
             ws,
             txn,
             "opinion_register",
-            period=period,
+            period=month + (f" {dep.code}" if dep else ""),
+            printed_period=printed,
             rows=rows,
             rel_dir=f"registers/{month}",
             at=now,

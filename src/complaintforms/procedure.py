@@ -17,7 +17,8 @@ from .cases import view, work_calendar
 from .documents import RendererSet, render_for_case
 from .errors import StateError, ValidationError
 from .storage import Transaction
-from .timeutil import display, iso, parse_time
+from .paper import cn_date
+from .timeutil import iso, parse_time
 from .timeutil import now as clock_now
 from .workspace import Workspace
 
@@ -123,7 +124,7 @@ def reject_case(
     when = step_time(at)
     reply = {
         "reason": model.text(reason, "--reason", required=True),
-        "date": display(iso(when))[:10],
+        "date": cn_date(iso(when)),
         "by": by,
     }
     return _apply(
@@ -183,7 +184,7 @@ def issue_letter(
                 "to_head": dep.head,
                 "sender": by,
                 "sender_unit": config.org_unit,
-                "date": display(iso(clock_now()))[:10],
+                "date": cn_date(iso(clock_now())),
                 "requirement": "",
             }
         }
@@ -288,11 +289,14 @@ def close_case(
     summary: str,
     at: object = None,
     cause: str | None = None,
+    measures: str | None = None,
     penalty: str | None = None,
     penalty_person: str | None = None,
     validity: str | None = None,
+    formats: tuple[str, ...] = FORMATS,
 ) -> StepResult:
-    """结案: summary, cause, penalty with its amount from the config."""
+    """结案: summary, cause, measures, penalty with its amount from the config; issues the
+    投诉处理结案单, which shows on paper how the case ended."""
     when = step_time(at)
     return _apply(
         ws,
@@ -306,10 +310,13 @@ def close_case(
             by=by,
             summary=summary,
             cause=cause,
+            measures=measures,
             penalty=penalty,
             penalty_person=penalty_person,
             validity=validity,
         ),
+        forms=(("closing_form", None),),
+        formats=formats,
     )
 
 

@@ -161,6 +161,7 @@ def import_weasyprint():
         import weasyprint
 
         _compress_at_level_6()
+        _escape_font_names()
         return weasyprint
     import ctypes.util
 
@@ -176,7 +177,31 @@ def import_weasyprint():
     finally:
         ctypes.util.find_library = original
     _compress_at_level_6()
+    _escape_font_names()
     return weasyprint
+
+
+def _escape_font_names() -> None:
+    """WeasyPrint 70 writes a font's family into its PDF name as it is: a family with "(",
+    "/", "#" or a non-ASCII letter gives a font dictionary that is not valid PDF (qpdf
+    repairs it, poppler reports a syntax error, PDF/A validators refuse it). Bytes outside
+    the safe set are written as #XX escapes (PDF 32000-1, 7.3.5)."""
+    import re
+
+    from weasyprint.pdf import fonts
+
+    init = fonts.Font.__init__
+    if getattr(init, "complaintforms", False):
+        return
+
+    def escaped_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.name = b"/" + re.sub(
+            rb"[^A-Za-z0-9+\-_.]", lambda m: b"#%02X" % m.group()[0], self.name[1:]
+        )
+
+    escaped_init.complaintforms = True
+    fonts.Font.__init__ = escaped_init
 
 
 def _compress_at_level_6() -> None:

@@ -12,6 +12,8 @@ import io
 
 from . import figures as fig
 from .enums import label
+from .forms import department_name
+from .paper import cn_date, cn_month, cn_period, money
 from .timeutil import iso, parse_date
 from .timeutil import now as clock_now
 from .workspace import Workspace
@@ -106,7 +108,10 @@ def charts(figs: dict, config) -> list:
     if len(figs["by_month"]) > 1:
         pictures.append(
             bar_chart(
-                "月度趋势", list(figs["by_month"]), list(figs["by_month"].values()), font=font
+                "月度趋势",
+                [cn_month(m) for m in figs["by_month"]],
+                list(figs["by_month"].values()),
+                font=font,
             )
         )
     return pictures
@@ -115,17 +120,17 @@ def charts(figs: dict, config) -> list:
 def report_context(figs: dict, config, period: fig.Period) -> dict:
     sat = figs["satisfaction"]
     return {
-        "heading": ("季度" if period.is_quarter else "月度") + "投诉统计报告",
-        "as_of": figs["as_of"],
+        "heading": cn_period(period.label) + ("投诉统计报告" if period.is_quarter else "投诉统计月报"),
+        "as_of": cn_date(figs["as_of"]),
         "empty": figs["total"] == 0,
         "figures": figs,
         "summary": {
             "total": figs["total"],
             "previous": figs["previous_period_total"],
-            "previous_label": figs["previous_period"],
+            "previous_label": cn_period(figs["previous_period"]),
             "previous_change": change(figs["total"], figs["previous_period_total"]),
             "last_year": figs["same_period_last_year_total"],
-            "last_year_label": figs["same_period_last_year"],
+            "last_year_label": cn_period(figs["same_period_last_year"]),
             "last_year_change": change(figs["total"], figs["same_period_last_year_total"]),
             "accepted": figs["accepted"],
             "rejected": figs["rejected"],
@@ -147,19 +152,21 @@ def report_context(figs: dict, config, period: fig.Period) -> dict:
             "satisfaction_rate": percent(figs["satisfaction_rate"]),
         },
         "tables": tables(figs, config),
-        "trend": [{"month": m, "count": n} for m, n in figs["by_month"].items()],
+        "trend": [{"month": cn_month(m), "count": n} for m, n in figs["by_month"].items()],
         "major": [
             {
                 **m,
+                "received": cn_date(m["received"]),
                 "category": m["category"] or "未分类",
-                "department": m["department"] or "—",
+                "department": department_name(config, m["department"]) or "—",
                 "status": label("status", m["status"]),
                 "summary": m["summary"] or "",
             }
             for m in figs["major_cases"][:LISTED]
         ],
         "penalties": [
-            {**p, "type": label("penalty", p["type"])} for p in figs["penalties"][:LISTED]
+            {**p, "type": label("penalty", p["type"]), "amount": money(p["amount"])}
+            for p in figs["penalties"][:LISTED]
         ],
         "more": {
             "major": max(len(figs["major_cases"]) - LISTED, 0),
@@ -235,7 +242,7 @@ def build_report(
             context = build_list_context(
                 spec,
                 ws.config,
-                period=period.label,
+                period=cn_period(period.label),
                 rows=[],
                 by=by,
                 qr=make_ref(ws, period.label, spec.name, serial).payload,

@@ -248,6 +248,7 @@ def close(
     by: str,
     summary: str,
     cause: str | None = None,
+    measures: str | None = None,
     penalty: str | None = None,
     penalty_person: str | None = None,
     validity: str | None = None,
@@ -272,6 +273,7 @@ def close(
         "by": _by(by),
         "summary": model.text(summary, "--summary", required=True),
         "cause": model.text(cause, "--cause"),
+        "measures": model.text(measures, "--measures"),
         "penalty": penalty_rec,
     }
     if validity:
