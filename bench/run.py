@@ -42,6 +42,8 @@ CASE = {
 # Render servers started by the bench live here and are stopped at the end.
 RUN_DIR = OUT / "run"
 os.environ["COMPLAINTFORMS_RUN_DIR"] = str(RUN_DIR)
+# The operator of every command the bench runs (commands without --by take it from here).
+os.environ.setdefault("COMPLAINTFORMS_USER", "bench")
 NO_SERVER = {**os.environ, "COMPLAINTFORMS_RENDER_SERVER": "0"}
 
 
@@ -436,6 +438,62 @@ def against_libreoffice(rows: list, batch: int) -> None:
     rows.append(("peak memory of our batch (MB, target 1024)", peak, 1024.0))
 
 
+def against_baseline(rows: list, rev: str, batch: int) -> None:
+    """One record card (no render server) and a batch of feedback slips, by this tree and by
+    an earlier commit `rev` (BENCH_BASELINE), in the same run, each side's times interleaved
+    and the best taken: whether a change made forms slower. The earlier commit is exported
+    into bench/out/baseline and imported first on PYTHONPATH, with its own default forms."""
+    base = OUT / "baseline"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", rev], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+    sides = {
+        "this tree": {**NO_SERVER, "PYTHONPATH": str(REPO / "src")},
+        rev: {**NO_SERVER, "PYTHONPATH": str(base / "src")},
+    }
+    ledger = [{**CASE, "received_at": "2026-11-16T10:00:00+08:00"} for _ in range(batch)]
+    src = OUT / "baseline-batch.json"
+    src.write_text(json.dumps(ledger, ensure_ascii=False), encoding="utf-8")
+    card: dict[str, list[float]] = {name: [] for name in sides}
+    slips: dict[str, list[float]] = {name: [] for name in sides}
+    roots = {}
+    for i, (name, env) in enumerate(sides.items()):
+        root = OUT / f"side-{i}"
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([EXE, "init", str(root)], env=env, check=True, capture_output=True)
+        out = subprocess.run(
+            [EXE, "-w", str(root), "--json", "case", "new", "--from", "-"],
+            input=json.dumps(CASE, ensure_ascii=False),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        subprocess.run(
+            [EXE, "-w", str(root), "case", "import", str(src), "--by", "bench"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        roots[name] = (root, json.loads(out)["case_no"])
+    for _ in range(3):
+        for name, env in sides.items():
+            root, case_no = roots[name]
+            w = ["-w", str(root)]
+            one = [EXE, *w, "form", "render", "record_card", case_no, "--format", "pdf"]
+            card[name].append(timed(one, runs=3, env=env))
+            many = [EXE, *w, "form", "render", "feedback_slip", "--all", "--format", "pdf"]
+            slips[name].append(timed(many, runs=1, env=env))
+    print(f"baseline {rev}: record card {card}, batch {slips}", file=sys.stderr)
+    ours, theirs = (min(card[n]) for n in sides)
+    rows.append((f"one record card, no server: this tree / {rev}", ours, theirs))
+    ours, theirs = (min(slips[n]) for n in sides)
+    rows.append((f"{batch + 1} feedback slips: this tree / {rev}", ours, theirs))
+
+
 def accept_seconds(root: Path, case_json: str, runs: int = 3) -> float:
     """`case accept` end to end, each run on a case of its own."""
     times = []
@@ -471,7 +529,13 @@ def accept_seconds(root: Path, case_json: str, runs: int = 3) -> float:
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     try:
-        run_all()
+        if sys.argv[1:2] == ["baseline"] and len(sys.argv) == 3:
+            # bench/run.py baseline REV: only the comparison with an earlier commit.
+            rows: list = []
+            against_baseline(rows, sys.argv[2], int(os.environ.get("BENCH_SLIPS", "500")))
+            print_rows(rows)
+        else:
+            run_all()
     finally:
         stop_servers()
 
@@ -551,9 +615,16 @@ def run_all() -> None:
         )
     if not os.environ.get("BENCH_NO_LIBREOFFICE"):
         against_libreoffice(rows, int(os.environ.get("BENCH_SLIPS", "500")))
+    if os.environ.get("BENCH_BASELINE"):
+        against_baseline(
+            rows, os.environ["BENCH_BASELINE"], int(os.environ.get("BENCH_SLIPS", "500"))
+        )
     rows.append(scan_intake_rate())
     rows.append(verify_bundles(int(os.environ.get("BENCH_BUNDLES", "1000"))))
+    print_rows(rows)
 
+
+def print_rows(rows: list) -> None:
     print(f"complaintforms bench — {time.strftime('%Y-%m-%d')} — {os.cpu_count()} cores")
     print(f"{'figure':<48} {'measured':>9} {'target':>8} {'target/measured':>16}")
     print(

@@ -381,7 +381,7 @@ def record_card() -> Document:
             ),
             ("不受理原因", "{{ decision.reason }}"),
             ("受理部门", "{{ decision.department }}", "受理负责人", "{{ decision.handler }}"),
-            ("承诺答复时间", "{{ decision.due }}", "负责人签字", "{{ decision.by }}"),
+            ("承诺答复时间", "{{ decision.due }}", "判定人", "{{ decision.by }}"),
         ],
     )
     sign_line(doc, "负责人签字", "日期")

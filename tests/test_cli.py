@@ -87,7 +87,13 @@ def test_demo_in_a_subprocess_prints_where_every_output_is(tmp_path):
     statuses = {c["status"] for c in out["cases"]}
     assert {"archived", "rejected", "assigned"} <= statuses
     forms = set().union(*(c["forms"] for c in out["cases"]))
-    assert forms == {"record_card", "feedback_slip", "contact_letter", "reply_letter", "closing_form"}
+    assert forms == {
+        "record_card",
+        "feedback_slip",
+        "contact_letter",
+        "reply_letter",
+        "closing_form",
+    }
     assert len(out["scans"]["matched"]) == 3 and len(out["scans"]["unmatched"]) == 1
     assert len(out["bundles"]) == 2 and out["verified"] == 2 and out["transfer_list"]
     assert {"archived"} <= statuses

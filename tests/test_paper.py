@@ -31,9 +31,7 @@ def page_texts(path: Path) -> list[str]:
 
 def docs(result: dict, form: str, fmt: str = "pdf") -> list[Path]:
     return [
-        Path(d["path"])
-        for d in result["documents"]
-        if d["form"] == form and d["format"] == fmt
+        Path(d["path"]) for d in result["documents"] if d["form"] == form and d["format"] == fmt
     ]
 
 
@@ -237,9 +235,9 @@ def test_an_ordinary_feedback_slip_fits_on_one_page(cf, ws):
         "  - {key: plate, label: 车牌号}\n  - {key: vin, label: 车架号(VIN)}\n"
         "  - {key: model, label: 车型}\n  - {key: mileage, label: 行驶里程}",
     )
-    content = ("上周在贵店更换刹车片后，行驶中仍有异响，两次返厂均未解决，每次来回要花半天时间。" * 6)[
-        :200
-    ]
+    content = (
+        "上周在贵店更换刹车片后，行驶中仍有异响，两次返厂均未解决，每次来回要花半天时间。" * 6
+    )[:200]
     case_no = register(
         cf,
         content=content,
@@ -310,7 +308,9 @@ def test_transfer_list_has_retention_and_names_not_codes(cf, ws, tmp_path):
     assert "售后服务部" in text and "SVC" not in text
     assert "2026年第四季度" in text
     assert case_no in text and major in text
-    word = docx_text(ws.root / next(d["path"] for d in built["transfer_list"] if d["format"] == "docx"))
+    word = docx_text(
+        ws.root / next(d["path"] for d in built["transfer_list"] if d["format"] == "docx")
+    )
     assert "保管期限" in word and "3 年（至 2029年11月19日）" in word
 
 

@@ -62,9 +62,7 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
-def by_option(
-    help: str = "Who did it (for the record and the audit log).", *decls: str, **kwargs
-):
+def by_option(help: str = "Who did it (for the record and the audit log).", *decls: str, **kwargs):
     """--by: who acted. Without it the operator is $COMPLAINTFORMS_USER; without either the
     command is refused (DESIGN.md section 9): no command-specific stand-in such as "system"."""
     kwargs.setdefault("required", True)

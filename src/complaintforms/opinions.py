@@ -79,7 +79,9 @@ def case_row(case: dict, config) -> dict:
     elif status == "registered":
         handling = "待受理"
     elif status == "assigned":
-        handling = f"已转{dep.name if dep else ''}处理，时限 {cn_date(case['assignment'].get('due'))}"
+        handling = (
+            f"已转{dep.name if dep else ''}处理，时限 {cn_date(case['assignment'].get('due'))}"
+        )
     else:
         handling = case["handling"].get("result") or ""
         if case["closure"].get("at"):

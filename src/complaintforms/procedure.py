@@ -16,8 +16,8 @@ from . import model, workflow
 from .cases import view, work_calendar
 from .documents import RendererSet, render_for_case
 from .errors import StateError, ValidationError
-from .storage import Transaction
 from .paper import cn_date
+from .storage import Transaction
 from .timeutil import iso, parse_time
 from .timeutil import now as clock_now
 from .workspace import Workspace

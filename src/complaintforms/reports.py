@@ -120,7 +120,8 @@ def charts(figs: dict, config) -> list:
 def report_context(figs: dict, config, period: fig.Period) -> dict:
     sat = figs["satisfaction"]
     return {
-        "heading": cn_period(period.label) + ("投诉统计报告" if period.is_quarter else "投诉统计月报"),
+        "heading": cn_period(period.label)
+        + ("投诉统计报告" if period.is_quarter else "投诉统计月报"),
         "as_of": cn_date(figs["as_of"]),
         "empty": figs["total"] == 0,
         "figures": figs,
