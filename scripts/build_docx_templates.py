@@ -921,8 +921,8 @@ def statistics_report() -> Document:
         [
             ("回访数", "{{ summary.callbacks }}", "满意率", "{{ summary.satisfaction_rate }}"),
             (
-                "满意 / 基本满意 / 不满意",
-                "{{ summary.satisfied }} / {{ summary.basically }} / {{ summary.dissatisfied }}",
+                "满意程度",
+                "满意 {{ summary.satisfied }}　基本满意 {{ summary.basically }}　不满意 {{ summary.dissatisfied }}",
             ),
         ],
     )
