@@ -117,7 +117,7 @@ def workspace(name: str, cases: int) -> Path:
 
 def warm_server(root: Path, case_json: str) -> None:
     """Render one card so that a render server starts for `root`, and wait until it listens."""
-    from complaintforms import renderd
+    from complaintforms.documents import server as renderd
     from complaintforms.workspace import Workspace
 
     ws = Workspace.open(root)
@@ -146,9 +146,9 @@ def stop_servers() -> None:
 
 
 def warm_pdf_seconds(root: Path, runs: int = 10) -> float:
-    from complaintforms.cases import register_case
-    from complaintforms.documents import RendererSet
-    from complaintforms.forms import build_context, get_form
+    from complaintforms.documents.forms import build_context, get_form
+    from complaintforms.documents.pipeline import RendererSet
+    from complaintforms.services.cases import register_case
     from complaintforms.workspace import Workspace
 
     ws = Workspace.open(root)
@@ -181,7 +181,7 @@ def scan_stack(root: Path, pages: int = 100) -> Path:
     import pypdfium2 as pdfium
     from PIL import ImageFilter
 
-    from complaintforms.procedure import accept_case, issue_slip
+    from complaintforms.services.procedure import accept_case, issue_slip
     from complaintforms.workspace import Workspace
 
     ws = Workspace.open(root)
@@ -570,7 +570,7 @@ def run_all() -> None:
         )
         rows.append((f"case new at {n:,} cases, no render server", cold, 0.5))
         store_only = (
-            "import json,sys; from complaintforms.cases import register_case; "
+            "import json,sys; from complaintforms.services.cases import register_case; "
             "from complaintforms.workspace import Workspace; "
             f"register_case(Workspace.open({str(big)!r}), json.loads(sys.stdin.read()), render=False)"
         )

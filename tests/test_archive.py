@@ -198,7 +198,7 @@ def test_a_signed_off_case_refuses_scans(cf, ws, tmp_path):
     from .test_intake import _page_with_code
 
     [a, _] = sealed(cf, tmp_path)
-    from complaintforms.qrcode import make_ref
+    from complaintforms.documents.qrcode import make_ref
 
     path = tmp_path / "late.png"
     _page_with_code(make_ref(ws, a, "feedback_slip", 1).payload).save(path)

@@ -139,7 +139,7 @@ def _page_with_code(payload: str) -> Image.Image:
 
 def test_forged_and_foreign_codes_are_kept_not_attached(cf, ws, tmp_path):
     case_no, pdf = slip_of(cf, ws)
-    from complaintforms.qrcode import make_ref
+    from complaintforms.documents.qrcode import make_ref
 
     ref = make_ref(ws, case_no, "feedback_slip", 99)
     forged = ref.payload[:-8] + ("0" * 8 if ref.check != "0" * 8 else "1" * 8)

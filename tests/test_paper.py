@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from complaintforms.forms import FORMS
+from complaintforms.documents.forms import FORMS
 
 from .conftest import docx_text, pdf_page_count, pdf_text, run_cli
 from .pdfcheck import pdf_problems
@@ -96,7 +96,7 @@ def test_every_pdf_of_a_whole_procedure_is_clean_pdfa(tmp_path):
 def test_a_font_family_with_pdf_delimiters_still_gives_valid_pdf(cf, ws):
     """WeasyPrint 70 writes a family's name into the PDF unescaped: "(" there broke every
     file. A template's own font, registered as "Odd (Name) #1", comes out escaped."""
-    from complaintforms.formfont import form_font
+    from complaintforms.documents.fonts import form_font
 
     font = form_font(ws.config.font_sans)
     assert font is not None

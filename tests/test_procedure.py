@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from complaintforms.qrcode import parse_payload, verify
+from complaintforms.documents.qrcode import parse_payload, verify
 
 from .conftest import docx_images, docx_text, pdf_page_count, pdf_qr_codes, pdf_text, snapshot
 from .test_register import FULL_CASE

@@ -431,8 +431,8 @@ def test_opinion_add_refuses_bad_input(cf, ws):
 
 
 def test_the_figures_are_one_pure_function_of_the_cases(cf, ws, ledger_ws):
-    from complaintforms import figures
-    from complaintforms.workdays import WorkCalendar
+    from complaintforms.domain import figures
+    from complaintforms.domain.workdays import WorkCalendar
 
     cases = [json.loads(json.dumps(c)) for c in ws.store.iter_cases()]
     pure = figures.compute(

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from complaintforms import formfont, renderd
-from complaintforms.documents import RendererSet
-from complaintforms.forms import build_context, get_form
+from complaintforms.documents import fonts as formfont
+from complaintforms.documents import server as renderd
+from complaintforms.documents.forms import build_context, get_form
+from complaintforms.documents.pipeline import RendererSet
 
 from .conftest import pdf_fonts, pdf_qr_codes, pdf_text, run_cli
 
@@ -56,7 +57,7 @@ def test_compact_font_is_smaller_with_low_glyph_ids(tmp_path, monkeypatch):
 
 
 def card(ws, name: str):
-    from complaintforms.cases import register_case
+    from complaintforms.services.cases import register_case
 
     case = register_case(ws, {**CASE, "complainant": {"name": name}}, render=False)
     spec = get_form("record_card", ws.config)

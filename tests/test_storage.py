@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from complaintforms.storage import CaseStore
+from complaintforms.storage.tinydb import CaseStore
 from complaintforms.workspace import Workspace
 
 from .conftest import run_cli
@@ -92,8 +92,8 @@ class Crash(Exception):
 
 
 def test_a_commit_interrupted_after_its_journal_is_completed_by_the_next_opener(ws, monkeypatch):
-    from complaintforms import storage
-    from complaintforms.cases import register_case
+    from complaintforms.services.cases import register_case
+    from complaintforms.storage import tinydb as storage
 
     register_case(ws, dict(FULL_CASE), render=False)
     real_replace = os.replace
@@ -118,8 +118,8 @@ def test_a_commit_interrupted_after_its_journal_is_completed_by_the_next_opener(
 
 
 def test_a_commit_that_fails_before_its_journal_leaves_nothing(ws, monkeypatch):
-    from complaintforms import storage
-    from complaintforms.cases import register_case
+    from complaintforms.services.cases import register_case
+    from complaintforms.storage import tinydb as storage
 
     register_case(ws, dict(FULL_CASE), render=False)
     before = (ws.records_dir / "index.json").read_bytes()
@@ -169,7 +169,7 @@ def test_deleted_audit_events_are_detected(ws, cf):
 
 
 def test_threads_sharing_a_workspace_do_not_lose_writes(ws):
-    from complaintforms.cases import register_case
+    from complaintforms.services.cases import register_case
 
     def one(_):
         return register_case(Workspace.open(ws.root), dict(FULL_CASE), render=False)["case_no"]
@@ -183,7 +183,7 @@ def test_threads_sharing_a_workspace_do_not_lose_writes(ws):
 def test_partitions_open_with_plain_tinydb(ws, cf):
     from tinydb import TinyDB
 
-    from complaintforms.storage import OrjsonStorage
+    from complaintforms.storage.tinydb import OrjsonStorage
 
     cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
     db = TinyDB(ws.records_dir / "cases" / "2026-11.json", storage=OrjsonStorage)
@@ -191,8 +191,8 @@ def test_partitions_open_with_plain_tinydb(ws, cf):
 
 
 def test_the_index_is_sharded_and_a_lookup_reads_one_shard(ws):
-    from complaintforms.cases import register_case
-    from complaintforms.storage import shard_rel
+    from complaintforms.services.cases import register_case
+    from complaintforms.storage.tinydb import shard_rel
 
     made = [register_case(ws, dict(FULL_CASE), render=False)["case_no"] for _ in range(3)]
     index = json.loads((ws.records_dir / "index.json").read_text())
@@ -207,8 +207,8 @@ def test_the_index_is_sharded_and_a_lookup_reads_one_shard(ws):
 def test_a_single_index_workspace_is_read_and_upgraded_by_its_next_write(ws):
     import shutil
 
-    from complaintforms.cases import register_case
-    from complaintforms.doctor import check_database
+    from complaintforms.services.cases import register_case
+    from complaintforms.services.doctor import check_database
 
     made = [register_case(ws, dict(FULL_CASE), render=False)["case_no"] for _ in range(2)]
     # Turn the records back into format 1: one index holding every number.
@@ -231,9 +231,9 @@ def test_a_single_index_workspace_is_read_and_upgraded_by_its_next_write(ws):
 
 
 def test_overdue_listing_reads_only_months_with_open_cases(ws, monkeypatch):
-    from complaintforms.cases import CaseFilter, list_cases, register_case
-    from complaintforms.doctor import check_database
-    from complaintforms.procedure import accept_case, reject_case
+    from complaintforms.services.cases import CaseFilter, list_cases, register_case
+    from complaintforms.services.doctor import check_database
+    from complaintforms.services.procedure import accept_case, reject_case
 
     old = [
         register_case(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from complaintforms.workdays import WorkCalendar
+from complaintforms.domain.workdays import WorkCalendar
 
 D = dt.date
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from complaintforms.errors import ConfigError
 
 CONFIG_NAME = "complaintforms.yaml"
 

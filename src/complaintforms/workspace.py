@@ -9,9 +9,9 @@ import shutil
 from functools import cached_property
 from pathlib import Path
 
-from .config import CONFIG_NAME, Config, load_config
-from .errors import WorkspaceError
-from .storage import CaseStore, atomic_write, dumps, loads
+from complaintforms.config import CONFIG_NAME, Config, load_config
+from complaintforms.errors import WorkspaceError
+from complaintforms.storage.tinydb import CaseStore, atomic_write, dumps, loads
 
 ENV_VAR = "COMPLAINTFORMS_WORKSPACE"
 

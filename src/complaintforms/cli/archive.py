@@ -1,0 +1,209 @@
+"""CLI commands for scanned returns and the archive."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from complaintforms.cli.base import CFGroup, State, by_option, cli, emit, pass_state, progress_bar
+
+
+@cli.group(cls=CFGroup)
+def archive() -> None:
+    """Sealed archive bundles (BagIt, zipped, SHA-256) for auditors."""
+
+
+@archive.command("build")
+@click.argument("case_nos", nargs=-1, metavar="CASE...")
+@click.option(
+    "--quarter",
+    metavar="YYYYQn",
+    help="Every signed-off case closed in this quarter; also writes the transfer list.",
+)
+@by_option("Who seals the bundles.")
+@pass_state
+def archive_build(state: State, case_nos: tuple[str, ...], quarter: str | None, by: str) -> None:
+    """Seal signed-off cases into bundles under records/archive/YYYY/Qn/."""
+    from complaintforms.services.archive import build
+
+    if bool(case_nos) == bool(quarter):
+        raise click.UsageError("give case numbers or --quarter (not both)")
+    result = build(state.ws, list(case_nos) or None, quarter=quarter, by=by)
+    lines = [
+        f"{b['case_no']}  {state.ws.root / b['bundle']}  sha256 {b['sha256'][:16]}…"
+        for b in result.bundles
+    ]
+    lines += [f"transfer list: {state.ws.root / d['path']}" for d in result.transfer_list]
+    emit(
+        state, {"bundles": result.bundles, "transfer_list": result.transfer_list}, "\n".join(lines)
+    )
+
+
+@archive.command("list")
+@click.option("--quarter", metavar="YYYYQn", help="Closed in this quarter.")
+@click.option("--department", help="Routed to or about this department.")
+@pass_state
+def archive_list(state: State, quarter: str | None, department: str | None) -> None:
+    """List archived cases and their bundles."""
+    from complaintforms.services.archive import list_bundles
+
+    rows = list_bundles(state.ws, quarter=quarter, department=department)
+    emit(state, rows, "\n".join(_bundle_line(r) for r in rows) or "no bundles")
+
+
+def _bundle_line(r: dict) -> str:
+    gone = "  (disposed)" if r["disposed"] else ""
+    return f"{r['case_no']}  closed {r['closed_at'][:10]}  {r['department'] or '-'}  {r['category'] or '-'}  {r['bundle']}{gone}"
+
+
+@archive.command("search")
+@click.option("--case", "case_no", help="Case number (or part of it).")
+@click.option("--complainant", help="Complainant's name (or part of it).")
+@click.option("--department", help="Department code or name.")
+@click.option("--category", help="Category.")
+@click.option("--text", help="Words in the content, demand, result or summary.")
+@click.option("--from", "date_from", metavar="DATE", help="Received on or after.")
+@click.option("--to", "date_to", metavar="DATE", help="Received on or before.")
+@pass_state
+def archive_search(state: State, **criteria) -> None:
+    """Find archived cases by number, complainant, department, category, text or dates."""
+    from complaintforms.services.archive import search
+
+    rows = search(state.ws, **criteria)
+    emit(state, rows, "\n".join(_bundle_line(r) for r in rows) or "nothing found")
+
+
+@archive.command("show")
+@click.argument("ref", metavar="CASE|PATH")
+@pass_state
+def archive_show(state: State, ref: str) -> None:
+    """A bundle's metadata and contents, without extracting it."""
+    from complaintforms.services.archive import show
+
+    info = show(state.ws, ref)
+    lines = [f"{info['bundle']}  sha256 {info['sha256']}"]
+    lines += [f"  {k}: {v}" for k, v in info["bag_info"].items()]
+    lines += [f"  {f['bytes']:>9}  {f['name']}" for f in info["files"]]
+    emit(state, info, "\n".join(lines))
+
+
+@archive.command("verify")
+@click.argument("refs", nargs=-1, metavar="CASE|PATH...")
+@click.option("--all", "all_bundles", is_flag=True, help="Every bundle in the workspace.")
+@pass_state
+def archive_verify(state: State, refs: tuple[str, ...], all_bundles: bool) -> None:
+    """Check bundles: bag manifests, and the digests recorded on the case and in the audit log.
+    Exit 1 naming every problem found."""
+    from complaintforms.services.archive import ArchiveVerificationError, verify
+
+    if bool(refs) == all_bundles:
+        raise click.UsageError("give bundles (case numbers or paths) or --all")
+    try:
+        result = verify(state.ws, None if all_bundles else list(refs))
+    except ArchiveVerificationError as exc:
+        emit(state, {"ok": False, "problems": exc.problems}, "\n".join(exc.problems))
+        click.echo(f"complaintforms: {len(exc.problems)} problem(s) found", err=True)
+        sys.exit(1)
+    emit(state, {"ok": True, **result}, f"{result['verified']} bundle(s) verified, no problems")
+
+
+@archive.command("extract")
+@click.argument("ref", metavar="CASE|PATH")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to extract into.",
+)
+@pass_state
+def archive_extract(state: State, ref: str, target: str) -> None:
+    """Unpack a bundle (refuses entries outside the folder, links and absolute paths)."""
+    from complaintforms.services.archive import extract
+
+    result = extract(state.ws, ref, Path(target))
+    emit(state, result, f"extracted {result['files']} files to {result['to']}")
+
+
+@archive.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only list the bundles past their retention period.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@by_option("Who disposes of the bundles.")
+@pass_state
+def archive_purge(state: State, dry_run: bool, yes: bool, by: str) -> None:
+    """Dispose of bundles past retention (from closing; major cases longer), entered in the
+    disposal register (销毁清册); held cases are kept."""
+    from complaintforms.services.archive import purge
+
+    def confirm(candidates: list[dict]) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise click.UsageError("confirm with --yes (no terminal to ask on)")
+        for c in candidates:
+            click.echo(f"  {c['case_no']}  kept until {c['retain_until']}  {c['bundle']}", err=True)
+        return click.confirm(f"dispose of {len(candidates)} bundle(s)?", err=True)
+
+    result = purge(state.ws, by=by, confirm=confirm, dry_run=dry_run)
+    if dry_run:
+        text = "\n".join(
+            f"{c['case_no']}  kept until {c['retain_until']}  {c['bundle']}"
+            for c in result["candidates"]
+        )
+        emit(state, result, text or "nothing past its retention period")
+    else:
+        lines = [f"disposed of {len(result['disposed'])} bundle(s)"]
+        lines += [f"  register: {state.ws.root / d['path']}" for d in result["register"]]
+        emit(state, result, "\n".join(lines))
+
+
+# -- scans ---------------------------------------------------------------------------------------------------
+@cli.group(cls=CFGroup)
+def scan() -> None:
+    """Scanned returns: attach them to their cases by their QR codes."""
+
+
+@scan.command("intake")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@by_option("Who takes the scans in (for the audit log).")
+@pass_state
+def scan_intake(state: State, paths: tuple[str, ...], by: str) -> None:
+    """Take in scanned PDFs / images (files or folders): each page lands on its case and form
+    by its QR code; pages that cannot be matched are kept under records/unmatched/ and reported."""
+    from complaintforms.services.intake import intake
+
+    bar = None
+
+    def on_total(n: int) -> None:
+        nonlocal bar
+        bar = progress_bar(state, "reading scans", n)
+        bar.__enter__()
+
+    try:
+        report = intake(
+            state.ws,
+            [Path(p) for p in paths],
+            by=by,
+            progress=lambda n: bar.update(n),
+            on_total=on_total,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    lines = [
+        f"{len(report.matched)} matched, {len(report.unmatched)} unmatched, "
+        f"{len(report.duplicates)} duplicates ({report.pages} pages)"
+    ]
+    for m in report.matched:
+        lines.append(
+            f"  matched    {m['case_no']} {m['form']}  {m['source']} p.{','.join(map(str, m['pages']))}"
+        )
+    for u in report.unmatched:
+        lines.append(f"  unmatched  {u['source']} p.{u['page']}: {u['reason']}  -> {u['path']}")
+    for d in report.duplicates:
+        lines.append(
+            f"  duplicate  {d['source']} p.{','.join(map(str, d.get('pages', [d.get('page')])))}"
+        )
+    emit(state, report.as_dict(), "\n".join(lines))

@@ -1,0 +1,238 @@
+"""CLI commands of the routing procedure: accept, reject, slips, letters, call-backs, sign-off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from complaintforms.cli.base import CFGroup, State, by_option, case, cli, emit, pass_state
+
+
+# -- the routing procedure ---------------------------------------------------------------------------------
+def step_options(func):
+    """--at and --by, which every step that records a paper event takes."""
+    func = by_option()(func)
+    func = click.option(
+        "--at",
+        metavar="TIME",
+        help="When it happened on paper (default now; not in the future, not before the previous step).",
+    )(func)
+    return func
+
+
+def report_step(state: State, result, headline: str) -> None:
+    for warning in result.warnings:
+        click.echo(f"complaintforms: warning: {warning}", err=True)
+    lines = [headline] + [f"  {state.ws.root / d['path']}" for d in result.documents]
+    emit(state, result.as_dict(), "\n".join(lines))
+
+
+@case.command("accept")
+@click.argument("case_no", metavar="CASE")
+@click.option("--department", required=True, help="Responsible department (code or name).")
+@click.option("--handler", help="Who handles it (default: the department's head).")
+@click.option(
+    "--special", is_flag=True, help="A special case: the longer deadline (deadlines.special)."
+)
+@click.option("--severity", help="general|major (一般 重大).")
+@click.option("--category", help="Category from the config.")
+@click.option("--validity", help="valid|invalid|malicious (有效 无效 恶意).")
+@step_options
+@pass_state
+def case_accept(state: State, case_no: str, at, by, **options) -> None:
+    """Accept a case (受理) and route it to a department; sets the due date in working days."""
+    from complaintforms.services.procedure import accept_case
+
+    result = accept_case(state.ws, case_no, at=at, by=by, **options)
+    a = result.case["assignment"]
+    report_step(
+        state, result, f"{case_no} assigned to {a['department']} ({a['handler']}), due {a['due']}"
+    )
+
+
+@case.command("reject")
+@click.argument("case_no", metavar="CASE")
+@click.option("--reason", required=True, help="Why it is not accepted; quoted in the reply letter.")
+@click.option("--validity", help="valid|invalid|malicious (有效 无效 恶意).")
+@step_options
+@pass_state
+def case_reject(state: State, case_no: str, at, by, reason, validity) -> None:
+    """Do not accept a case (不受理); writes the reply letter to the complainant (pdf + docx)."""
+    from complaintforms.services.procedure import reject_case
+
+    result = reject_case(state.ws, case_no, at=at, by=by, reason=reason, validity=validity)
+    report_step(state, result, f"{case_no} rejected; reply letter:")
+
+
+@case.command("callback")
+@click.argument("case_no", metavar="CASE")
+@click.option(
+    "--satisfaction",
+    required=True,
+    help="satisfied|basically_satisfied|dissatisfied (满意 基本满意 不满意).",
+)
+@click.option("--note", help="What the complainant said.")
+@step_options
+@pass_state
+def case_callback(state: State, case_no: str, at, by, satisfaction, note) -> None:
+    """Record the call back (回访) to the complainant."""
+    from complaintforms.services.procedure import callback_case
+
+    result = callback_case(state.ws, case_no, at=at, by=by, satisfaction=satisfaction, note=note)
+    report_step(state, result, f"{case_no} called back: {result.case['callback']['satisfaction']}")
+
+
+@case.command("reopen")
+@click.argument("case_no", metavar="CASE")
+@click.option("--reason", required=True, help="Why the case goes back to its department.")
+@step_options
+@pass_state
+def case_reopen(state: State, case_no: str, at, by, reason) -> None:
+    """Reopen a followed-up or closed case: back to its department with a new due date."""
+    from complaintforms.services.procedure import reopen_case
+
+    result = reopen_case(state.ws, case_no, at=at, by=by, reason=reason)
+    report_step(state, result, f"{case_no} reopened, due {result.case['assignment']['due']}")
+
+
+@case.command("close")
+@click.argument("case_no", metavar="CASE")
+@click.option("--summary", required=True, help="How the case was settled (结案意见).")
+@click.option("--cause", help="The cause found.")
+@click.option("--measures", help="Improvement measures (改进措施).")
+@click.option(
+    "--penalty",
+    help="warning|minor_demerit|major_demerit (警告 小过 大过); amount from the config.",
+)
+@click.option("--penalty-person", help="Who is penalised.")
+@click.option("--validity", help="valid|invalid|malicious (有效 无效 恶意).")
+@step_options
+@pass_state
+def case_close(state: State, case_no: str, at, by, **options) -> None:
+    """Close a case after its call back (结案); writes the closing form (投诉处理结案单)."""
+    from complaintforms.services.procedure import close_case
+
+    result = close_case(state.ws, case_no, at=at, by=by, **options)
+    report_step(state, result, f"{case_no} closed")
+
+
+@case.command("signoff")
+@click.argument("case_nos", nargs=-1, metavar="CASE...")
+@click.option(
+    "--quarter", metavar="YYYYQn", help="Every case closed in this quarter (the quarterly review)."
+)
+@step_options
+@pass_state
+def case_signoff(state: State, case_nos: tuple[str, ...], quarter: str | None, at, by) -> None:
+    """The manager signs off closed cases (审核); signed-off cases can no longer be changed."""
+    from complaintforms.services.procedure import signoff_cases
+
+    if bool(case_nos) == bool(quarter):
+        raise click.UsageError("give case numbers or --quarter (not both)")
+    signed = signoff_cases(state.ws, list(case_nos) or None, quarter=quarter, by=by, at=at)
+    emit(
+        state,
+        signed,
+        f"signed off {len(signed)} case(s): " + ", ".join(c["case_no"] for c in signed),
+    )
+
+
+@case.command("hold")
+@click.argument("case_no", metavar="CASE")
+@click.option("--reason", help="Why it must be kept (dispute, audit, litigation).")
+@click.option("--release", is_flag=True, help="Lift the hold.")
+@by_option("Who puts or lifts the hold.")
+@pass_state
+def case_hold(state: State, case_no: str, reason: str | None, release: bool, by: str) -> None:
+    """Keep a case's archive bundle past its retention period (never purged while held)."""
+    from complaintforms.services.archive import set_hold
+
+    result = set_hold(state.ws, case_no, by=by, reason=reason, release=release)
+    emit(state, result, f"{case_no}: {'hold lifted' if release else 'under hold'}")
+
+
+@cli.group(cls=CFGroup)
+def slip() -> None:
+    """The handling feedback slip (三来处理反馈单): issue it, record its return."""
+
+
+@slip.command("issue")
+@click.argument("case_no", metavar="CASE")
+@by_option("Who issues it.")
+@click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx, html.")
+@pass_state
+def slip_issue(state: State, case_no: str, by: str, formats: str) -> None:
+    """Issue the feedback slip for the responsible department (pdf + docx)."""
+    from complaintforms.documents.pipeline import parse_formats
+    from complaintforms.services.procedure import issue_slip
+
+    result = issue_slip(state.ws, case_no, by=by, formats=parse_formats(formats))
+    report_step(state, result, f"{case_no} feedback slip:")
+
+
+@slip.command("return")
+@click.argument("case_no", metavar="CASE")
+@click.option("--findings", required=True, help="调查情况.")
+@click.option("--cause", help="原因分析.")
+@click.option("--responsible", help="责任人.")
+@click.option("--plan", required=True, help="处理方案.")
+@click.option(
+    "--approved-by", required=True, help="The supervisor who approved the plan (主管批示)."
+)
+@click.option("--approved-at", metavar="TIME", help="When the supervisor approved it.")
+@click.option("--notified-at", metavar="TIME", help="When the customer was told.")
+@click.option("--result", "result_text", required=True, help="处理结果.")
+@click.option(
+    "--customer-signed/--no-customer-signed",
+    default=None,
+    help="Did the complainant sign the slip (投诉人签字确认)?",
+)
+@click.option(
+    "--scan",
+    type=click.Path(dir_okay=False),
+    help="The scanned returned slip (PDF or image) to attach.",
+)
+@step_options
+@pass_state
+def slip_return(
+    state: State, case_no: str, at, by, result_text, customer_signed, scan, **options
+) -> None:
+    """Record what the returned slip says; the case is resolved."""
+    from complaintforms.services.procedure import return_slip
+
+    if customer_signed is None:
+        raise click.UsageError(
+            "say whether the complainant signed: --customer-signed or --no-customer-signed"
+        )
+    result = return_slip(
+        state.ws,
+        case_no,
+        at=at,
+        by=by,
+        result=result_text,
+        customer_signed=customer_signed,
+        scan=Path(scan) if scan else None,
+        **options,
+    )
+    report_step(state, result, f"{case_no} resolved")
+
+
+@cli.group(cls=CFGroup)
+def letter() -> None:
+    """The work contact letter (工作联系函) with its receipt stub."""
+
+
+@letter.command("issue")
+@click.argument("case_no", metavar="CASE")
+@click.option("--to", help="Receiving department (default: the responsible one).")
+@by_option("Who sends it (发函人).")
+@click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx, html.")
+@pass_state
+def letter_issue(state: State, case_no: str, to: str | None, by: str, formats: str) -> None:
+    """Issue the work contact letter, in duplicate with its 签收回执 (pdf + docx)."""
+    from complaintforms.documents.pipeline import parse_formats
+    from complaintforms.services.procedure import issue_letter
+
+    result = issue_letter(state.ws, case_no, by=by, to=to, formats=parse_formats(formats))
+    report_step(state, result, f"{case_no} work contact letter:")

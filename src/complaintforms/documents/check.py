@@ -1,0 +1,158 @@
+"""`forms check`: every template against its form's fields, and docx tags typed with a
+Chinese input method (full-width braces, smart quotes) that would break docxtpl."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from complaintforms.documents.forms import FORMS, HTML_ONLY_FIELDS, FormSpec
+
+# Characters a Chinese IME or Word's autocorrect puts where a template tag needs ASCII.
+LOOKALIKES = {
+    "｛": "{",
+    "｝": "}",
+    "％": "%",
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+    "（": "(",
+    "）": ")",
+}
+_TAG = re.compile(r"[{｛][{%％｛](.*?)[}%％｝][}｝]", re.S)
+_HALF_TAG = re.compile(r"[{｛][{%％｛]|[}%％｝][}｝]")
+
+
+@dataclass
+class Problem:
+    template: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.template}: {self.message}"
+
+
+def html_variables(forms_dir: Path, name: str) -> set[str]:
+    """Top-level names a template and the templates it extends or includes use."""
+    from jinja2 import meta
+
+    from complaintforms.documents.render import jinja_env
+
+    env = jinja_env(forms_dir)
+    seen: set[str] = set()
+    names: set[str] = set()
+    pending = [name]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        source = env.loader.get_source(env, current)[0]
+        ast = env.parse(source)
+        names |= meta.find_undeclared_variables(ast)
+        pending.extend(t for t in meta.find_referenced_templates(ast) if t)
+    return names
+
+
+def docx_paragraph_texts(path: Path) -> list[tuple[str, str]]:
+    """(part name, paragraph text) for body, headers and footers."""
+    from lxml import etree
+
+    ns = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    out = []
+    with zipfile.ZipFile(path) as zf:
+        for part in zf.namelist():
+            if not re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", part):
+                continue
+            root = etree.fromstring(zf.read(part))
+            for p in root.iter(f"{ns}p"):
+                text = "".join(t.text or "" for t in p.iter(f"{ns}t"))
+                if text:
+                    out.append((part, text))
+    return out
+
+
+def check_docx_typography(path: Path, label: str) -> list[Problem]:
+    problems = []
+    for number, (part, text) in enumerate(docx_paragraph_texts(path), 1):
+        for tag in _TAG.finditer(text):
+            bad = sorted({c for c in tag.group(0) if c in LOOKALIKES})
+            if bad:
+                shown = ", ".join(f"{c} (use {LOOKALIKES[c]})" for c in bad)
+                problems.append(
+                    Problem(
+                        label, f"{part} paragraph {number}: tag {tag.group(0)[:40]!r} has {shown}"
+                    )
+                )
+        if not _TAG.search(text) and _HALF_TAG.search(text) and any(c in text for c in "｛｝％"):
+            problems.append(
+                Problem(
+                    label,
+                    f"{part} paragraph {number}: a tag typed with full-width characters: {text[:40]!r}",
+                )
+            )
+    return problems
+
+
+def docx_variables(path: Path) -> set[str]:
+    from docxtpl import DocxTemplate
+
+    from complaintforms.documents.render import jinja_env
+
+    return DocxTemplate(str(path)).get_undeclared_template_variables(jinja_env())
+
+
+def check_form(forms_dir: Path, spec: FormSpec) -> list[Problem]:
+    from jinja2 import TemplateError
+
+    problems: list[Problem] = []
+    expected = set(spec.fields)
+    found: dict[str, set[str]] = {}
+    html_name, docx_name = f"{spec.name}.html", f"{spec.name}.docx"
+    if not (forms_dir / html_name).is_file():
+        problems.append(Problem(f"forms/{html_name}", "missing"))
+    else:
+        try:
+            found["html"] = html_variables(forms_dir, html_name) - set(HTML_ONLY_FIELDS)
+        except TemplateError as exc:
+            line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+            problems.append(
+                Problem(f"forms/{html_name}{line}", f"template error: {exc.message or exc}")
+            )
+    docx_path = forms_dir / docx_name
+    if not docx_path.is_file():
+        problems.append(Problem(f"forms/{docx_name}", "missing"))
+    else:
+        typo = check_docx_typography(docx_path, f"forms/{docx_name}")
+        problems.extend(typo)
+        if not typo:
+            try:
+                found["docx"] = docx_variables(docx_path)
+            except TemplateError as exc:
+                line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+                problems.append(
+                    Problem(f"forms/{docx_name}{line}", f"template error: {exc.message or exc}")
+                )
+            except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+                problems.append(Problem(f"forms/{docx_name}", f"not a Word document: {exc}"))
+    for fmt, names in found.items():
+        label = f"forms/{spec.name}.{fmt}"
+        unknown = sorted(names - expected)
+        unused = sorted(expected - names)
+        if unknown:
+            problems.append(
+                Problem(label, f"uses fields the form does not have: {', '.join(unknown)}")
+            )
+        if unused:
+            problems.append(Problem(label, f"does not show the form's fields: {', '.join(unused)}"))
+    return problems
+
+
+def check_forms(forms_dir: Path, names: list[str] | None = None) -> list[Problem]:
+    problems = []
+    for name in names or list(FORMS):
+        problems.extend(check_form(Path(forms_dir), FORMS[name]))
+    return problems

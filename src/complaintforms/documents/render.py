@@ -1,0 +1,445 @@
+"""One renderer interface for docx, html and pdf.
+
+Templates live in the workspace's forms/ folder and can read nothing outside it: Jinja2 runs
+sandboxed with a loader rooted at forms/, and WeasyPrint's URL fetcher allows only files
+under forms/ and data: URLs. Values are escaped in both formats (autoescape on).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import logging
+import shutil
+import subprocess
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from complaintforms.documents.forms import FormSpec
+from complaintforms.errors import RenderError
+
+FORMATS = ("pdf", "docx", "html")
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A chart: SVG for the HTML/PDF (crisp, embedded as a data URI image) and PNG for Word."""
+
+    svg: bytes
+    png: bytes
+    width_mm: float = 160
+
+    def data_uri(self) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
+
+
+def convert_pictures(value, convert):
+    """Replace every Picture inside nested dicts and lists."""
+    if isinstance(value, Picture):
+        return convert(value)
+    if isinstance(value, dict):
+        return {k: convert_pictures(v, convert) for k, v in value.items()}
+    if isinstance(value, list):
+        return [convert_pictures(v, convert) for v in value]
+    return value
+
+
+def is_qr_key(key: str) -> bool:
+    """Context values under these keys are QR payloads, drawn as images by each renderer."""
+    return key == "qr" or key.startswith("qr_")
+
+
+class Renderer(Protocol):
+    fmt: str
+
+    def render(self, spec: FormSpec, context: dict, out: Path) -> None: ...
+
+
+def jinja_env(forms_dir: Path | None = None):
+    """A sandboxed, autoescaping environment; undefined names are errors, not blanks."""
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    loader = FileSystemLoader(str(forms_dir)) if forms_dir else None
+    return SandboxedEnvironment(loader=loader, autoescape=True, undefined=StrictUndefined)
+
+
+class HtmlRenderer:
+    fmt = "html"
+
+    def __init__(self, forms_dir: Path):
+        self.forms_dir = Path(forms_dir).resolve()
+        self.env = jinja_env(self.forms_dir)
+
+    def to_string(self, spec: FormSpec, context: dict) -> str:
+        from jinja2 import TemplateError, TemplateNotFound
+
+        name = f"{spec.name}.html"
+        try:
+            template = self.env.get_template(name)
+            from complaintforms.documents.qrcode import svg_data_uri
+
+            ctx = {k: svg_data_uri(v) if is_qr_key(k) else v for k, v in context.items()}
+            ctx = convert_pictures(ctx, Picture.data_uri)
+            return template.render(ctx)
+        except TemplateNotFound as exc:
+            raise RenderError(
+                f"forms/{exc.name} is missing from this workspace (made before this form existed?); "
+                f"copy it from a new workspace (complaintforms init) into {self.forms_dir}"
+            ) from None
+        except TemplateError as exc:
+            where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+            raise RenderError(f"forms/{name}{where}: {exc.message or exc}") from None
+
+    def render(self, spec: FormSpec, context: dict, out: Path) -> None:
+        out.write_text(self.to_string(spec, context), encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=4)
+def font_families(pattern: str = ":") -> tuple[str, ...]:
+    """Families of the installed fonts matching a fontconfig pattern."""
+    if shutil.which("fc-list") is None:
+        return ()
+    try:
+        out = subprocess.run(
+            ["fc-list", pattern, "family"], capture_output=True, text=True, timeout=20, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return tuple(
+        sorted({f.strip() for line in out.splitlines() for f in line.split(",") if f.strip()})
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def has_cjk_font() -> bool:
+    """Whether fontconfig knows a font covering Simplified Chinese.
+
+    Asked of libfontconfig directly rather than through fc-list, which would cost a
+    subprocess on every PDF. Without any font at all Pango crashes the process, so this
+    check comes first.
+    """
+    import ctypes
+
+    from complaintforms.documents.fonts import fontconfig
+
+    fc = fontconfig()
+    if fc is None:
+        return bool(cjk_fonts())
+    pattern = fc.FcNameParse(b":lang=zh-cn")
+    objects = fc.FcObjectSetBuild(b"family", None)
+    fonts = fc.FcFontList(None, pattern, objects)
+    try:
+        return bool(fonts) and ctypes.cast(fonts, ctypes.POINTER(ctypes.c_int))[0] > 0
+    finally:
+        fc.FcPatternDestroy(pattern)
+        fc.FcObjectSetDestroy(objects)
+        if fonts:
+            fc.FcFontSetDestroy(fonts)
+
+
+def cjk_fonts() -> tuple[str, ...]:
+    """Families of the installed fonts that cover Simplified Chinese."""
+    return font_families(":lang=zh-cn")
+
+
+def import_weasyprint():
+    """Import WeasyPrint without its slow library search.
+
+    WeasyPrint tries several names for each native library through cffi, which calls
+    ctypes.util.find_library for each miss; on Linux that spawns ldconfig and gcc, about
+    0.1 s per process. The names WeasyPrint tries include the plain sonames
+    (libpango-1.0.so.0), which the loader finds by itself, so the search can be skipped; if
+    the import fails that way, it is retried with the search.
+    """
+    import sys
+
+    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
+        import weasyprint
+
+        _compress_at_level_6()
+        _escape_font_names()
+        return weasyprint
+    import ctypes.util
+
+    original = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        import weasyprint
+    except OSError:
+        for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+            del sys.modules[name]
+        ctypes.util.find_library = original
+        import weasyprint
+    finally:
+        ctypes.util.find_library = original
+    _compress_at_level_6()
+    _escape_font_names()
+    return weasyprint
+
+
+def _escape_font_names() -> None:
+    """WeasyPrint 70 writes a font's family into its PDF name as it is: a family with "(",
+    "/", "#" or a non-ASCII letter gives a font dictionary that is not valid PDF (qpdf
+    repairs it, poppler reports a syntax error, PDF/A validators refuse it). Bytes outside
+    the safe set are written as #XX escapes (PDF 32000-1, 7.3.5)."""
+    import re
+
+    from weasyprint.pdf import fonts
+
+    init = fonts.Font.__init__
+    if getattr(init, "complaintforms", False):
+        return
+
+    def escaped_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.name = b"/" + re.sub(
+            rb"[^A-Za-z0-9+\-_.]", lambda m: b"#%02X" % m.group()[0], self.name[1:]
+        )
+
+    escaped_init.complaintforms = True
+    fonts.Font.__init__ = escaped_init
+
+
+def _compress_at_level_6() -> None:
+    """pydyf compresses every PDF stream at zlib level 9; level 6 takes less than half the
+    time for 0.5 % more bytes (a slip's font: 5.8 ms against 2.2 ms)."""
+    import types
+    import zlib
+
+    import pydyf
+
+    if getattr(pydyf.zlib, "complaintforms", False):
+        return
+    shim = types.SimpleNamespace(**{n: getattr(zlib, n) for n in dir(zlib) if not n[:1] == "_"})
+    shim.compressobj = lambda level=-1, *args, **kwargs: zlib.compressobj(
+        min(level, 6) if level >= 0 else level, *args, **kwargs
+    )
+    shim.complaintforms = True
+    pydyf.zlib = shim
+
+
+def harfbuzz_subsetting() -> bool:
+    """True when WeasyPrint subsets fonts with HarfBuzz (fast) rather than fontTools (~8 s)."""
+    import_weasyprint()
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    return bool(harfbuzz_subset) and bool(harfbuzz.hb_version_atleast(4, 1, 0))
+
+
+class _NotdefCatcher(logging.Handler):
+    """WeasyPrint only logs a missing glyph; we refuse the form instead."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.missing: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if ".notdef glyph" in message:
+            self.missing.append(message)
+
+
+class PdfRenderer:
+    fmt = "pdf"
+
+    def __init__(self, forms_dir: Path, *, pdf_variant: str | None = None):
+        self.html = HtmlRenderer(forms_dir)
+        self.forms_dir = self.html.forms_dir
+        self.pdf_variant = pdf_variant
+        self._fetcher = None
+        self._font_config = None
+        self._stylesheets: list | None = None
+        self._form_family = ""
+
+    def fetcher(self):
+        if self._fetcher is None:
+            self._fetcher = _forms_only_fetcher(self.forms_dir)
+        return self._fetcher
+
+    def render(self, spec: FormSpec, context: dict, out: Path) -> None:
+        out.write_bytes(self.to_bytes(spec, context))
+
+    def _shared_stylesheets(self, weasyprint, family: str | None) -> list:
+        """The compact form font's @font-face (first, when there is one) and forms.css,
+        parsed once with this renderer's font configuration, so that fonts stay loaded and
+        the stylesheet parsed between documents (a tenth of a slip's render time).
+
+        forms.css is given as a user stylesheet in place of the template's <link>: user rules
+        yield to the template's own <style> as before, and forms.css is the only other sheet."""
+        if self._stylesheets is not None:
+            return list(self._stylesheets)
+        from weasyprint.text.fonts import FontConfiguration
+
+        from complaintforms.documents.fonts import form_font
+
+        self._font_config = FontConfiguration()
+        sheets = []
+        font = form_font(family) if family else None
+        if font is not None:
+            path = font.path.resolve()
+            sheets.append(
+                weasyprint.CSS(
+                    string=f'@font-face {{ font-family: "{font.family}"; src: url("{path.as_uri()}"); }}',
+                    url_fetcher=_restricted_fetcher(path.parent, only=path),
+                    font_config=self._font_config,
+                )
+            )
+            self._form_family = font.family
+        css = self.forms_dir / "forms.css"
+        if css.is_file():
+            sheets.append(
+                weasyprint.CSS(
+                    filename=str(css),
+                    base_url=self.forms_dir.as_uri() + "/",
+                    url_fetcher=self.fetcher(),
+                    font_config=self._font_config,
+                )
+            )
+        self._stylesheets = sheets
+        return list(sheets)
+
+    def warm_up(self, family: str) -> None:
+        """Load the fonts and parse forms.css now rather than with the first document."""
+        weasyprint = import_weasyprint()
+        self._shared_stylesheets(weasyprint, family)
+        weasyprint.HTML(string='<html lang="zh-CN"><body>预热 Warm</body></html>').write_pdf(
+            font_config=self._font_config
+        )
+
+    def to_bytes(self, spec: FormSpec, context: dict) -> bytes:
+        if not has_cjk_font():
+            raise RenderError(
+                "no Chinese (CJK) font is installed, the PDF would show empty boxes; "
+                "install fonts-noto-cjk (apt-get install fonts-noto-cjk)"
+            )
+        weasyprint = import_weasyprint()
+        from weasyprint.urls import FatalURLFetchingError
+
+        fetcher = self.fetcher()
+        fetcher.blocked.clear()
+        catcher = _NotdefCatcher()
+        logger = logging.getLogger("weasyprint")
+        logger.addHandler(catcher)
+        try:
+            stylesheets = self._shared_stylesheets(
+                weasyprint, (context.get("fonts") or {}).get("sans")
+            )
+            if "fonts" in context:
+                context = {**context, "fonts": {**context["fonts"], "form": self._form_family}}
+            source = self.html.to_string(spec, context)
+            if stylesheets and SHARED_CSS_LINK in source:
+                source = source.replace(SHARED_CSS_LINK, "", 1)
+            else:
+                stylesheets = stylesheets[:1] if self._form_family else []
+            document = weasyprint.HTML(
+                string=source, base_url=self.forms_dir.as_uri() + "/", url_fetcher=fetcher
+            )
+            options = {"pdf_variant": self.pdf_variant} if self.pdf_variant else {}
+            pdf = document.write_pdf(
+                font_config=self._font_config, stylesheets=stylesheets, **options
+            )
+        except FatalURLFetchingError:
+            raise RenderError(
+                f"forms/{spec.name}.html refers to {fetcher.blocked[-1] if fetcher.blocked else 'a resource'}, "
+                "outside forms/; templates may use only files in forms/ and data: URLs"
+            ) from None
+        finally:
+            logger.removeHandler(catcher)
+        if catcher.missing:
+            raise RenderError(
+                f"{spec.title} for {context.get('case_no')}: a character has no glyph in the "
+                f"installed fonts and would print as an empty box ({catcher.missing[0][:120]})"
+            )
+        return pdf
+
+
+# The template's link to the shared stylesheet, which the PDF renderer parses only once.
+SHARED_CSS_LINK = '<link rel="stylesheet" href="forms.css">'
+
+
+def _forms_only_fetcher(forms_dir: Path):
+    return _restricted_fetcher(forms_dir)
+
+
+def _restricted_fetcher(forms_dir: Path, only: Path | None = None):
+    """A URL fetcher for data: URLs and files under `forms_dir` (or the one file `only`)."""
+    from urllib.parse import unquote, urlparse
+
+    import_weasyprint()
+    from weasyprint.urls import URLFetcher
+
+    class FormsOnlyFetcher(URLFetcher):
+        def __init__(self):
+            super().__init__(fail_on_errors=True, allowed_protocols=("file", "data"))
+            self.blocked: list[str] = []
+
+        def fetch(self, url, headers=None):
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if url.startswith("file:"):
+                path = Path(unquote(urlparse(url).path)).resolve()
+                if path.is_relative_to(forms_dir) and path.is_file() and only in (None, path):
+                    return super().fetch(url, headers)
+            self.blocked.append(url[:200])
+            raise ValueError(f"not allowed: {url[:200]}")
+
+    return FormsOnlyFetcher()
+
+
+class DocxRenderer:
+    fmt = "docx"
+
+    def __init__(self, forms_dir: Path):
+        self.forms_dir = Path(forms_dir).resolve()
+
+    def render(self, spec: FormSpec, context: dict, out: Path) -> None:
+        out.write_bytes(self.to_bytes(spec, context))
+
+    def to_bytes(self, spec: FormSpec, context: dict) -> bytes:
+        from docx.opc.exceptions import PackageNotFoundError
+        from docx.shared import Mm
+        from docxtpl import DocxTemplate, InlineImage
+        from jinja2 import TemplateError
+
+        path = self.forms_dir / f"{spec.name}.docx"
+        if not path.is_file():
+            raise RenderError(
+                f"forms/{spec.name}.docx is missing from this workspace; copy it from a new "
+                f"workspace (complaintforms init) into {self.forms_dir}"
+            )
+        try:
+            template = DocxTemplate(str(path))
+            from complaintforms.documents.qrcode import png_bytes
+
+            ctx = {
+                k: InlineImage(template, io.BytesIO(png_bytes(v)), width=Mm(24))
+                if is_qr_key(k)
+                else v
+                for k, v in context.items()
+            }
+            ctx = convert_pictures(
+                ctx, lambda p: InlineImage(template, io.BytesIO(p.png), width=Mm(p.width_mm))
+            )
+            template.render(ctx, jinja_env=jinja_env(), autoescape=True)
+            buf = io.BytesIO()
+            template.save(buf)
+        except TemplateError as exc:
+            where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+            raise RenderError(f"forms/{spec.name}.docx{where}: {exc.message or exc}") from None
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as exc:
+            raise RenderError(f"forms/{spec.name}.docx: not a Word document ({exc})") from None
+        return buf.getvalue()
+
+
+def renderer_for(fmt: str, forms_dir: Path, **options) -> Renderer:
+    if fmt == "pdf":
+        return PdfRenderer(forms_dir, **options)
+    if fmt == "docx":
+        return DocxRenderer(forms_dir)
+    if fmt == "html":
+        return HtmlRenderer(forms_dir)
+    raise RenderError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")

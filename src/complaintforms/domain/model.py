@@ -1,0 +1,282 @@
+"""The case record: its shape (DESIGN.md section 3) and the validation of registration input.
+
+Pure functions over plain dicts: no I/O. A case is stored exactly in the shape that
+`case show --json` prints, less the computed `overdue`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from typing import Any
+
+from complaintforms.config import Config
+from complaintforms.domain.enums import parse_enum
+from complaintforms.domain.timeutil import iso, parse_time
+from complaintforms.errors import ValidationError
+
+MAX_CONTENT = 10_000  # characters; a record card runs to a few pages at most
+MAX_TEXT = 2_000  # any other free text
+MAX_NAME = 100
+
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "complainant": ("name", "phone", "address", "anonymous", "confidential"),
+    "target": ("type", "department", "staff"),
+    "decision": ("accepted", "by", "at", "reason", "validity"),
+    "assignment": ("department", "handler", "due", "special"),
+    "handling": (
+        "findings",
+        "cause",
+        "responsible",
+        "plan",
+        "approved_by",
+        "approved_at",
+        "notified_at",
+        "result",
+        "customer_signed",
+        "resolved_at",
+    ),
+    "callback": ("at", "by", "satisfaction", "note"),
+    "closure": ("at", "by", "summary", "cause", "measures", "penalty"),
+    "signoff": ("by", "at"),
+    "archive": ("bundle", "sha256", "at"),
+}
+
+REGISTRATION_KEYS = {
+    "kind",
+    "channel",
+    "received_at",
+    "recorded_by",
+    "late_entry",
+    "complainant",
+    "target",
+    "category",
+    "severity",
+    "content",
+    "demand",
+    "extra",
+}
+LIFECYCLE_KEYS = {
+    "case_no",
+    "status",
+    "recorded_at",
+    "decision",
+    "assignment",
+    "handling",
+    "callback",
+    "closure",
+    "signoff",
+    "archive",
+    "documents",
+    "attachments",
+    "overdue",
+    "reopens",
+}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,24}$")
+
+
+def blank_case() -> dict:
+    case: dict[str, Any] = {
+        "case_no": None,
+        "status": None,
+        "kind": None,
+        "channel": None,
+        "received_at": None,
+        "recorded_at": None,
+        "recorded_by": None,
+        "late_entry": False,
+    }
+    for section, keys in SECTIONS.items():
+        case[section] = dict.fromkeys(keys)
+    case.update(
+        {"category": None, "severity": "general", "content": None, "demand": None, "extra": {}}
+    )
+    case["complainant"].update(anonymous=False, confidential=False)
+    case["target"]["type"] = "company"
+    case.update({"documents": [], "attachments": [], "reopens": []})
+    return case
+
+
+# -- field parsers ---------------------------------------------------------------------------
+def text(value: Any, field: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError(f"{field}: required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValidationError(f"{field}: must be text")
+    out = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+    bad = _CONTROL.search(out)
+    if bad:
+        raise ValidationError(f"{field}: contains a control character (U+{ord(bad.group()):04X})")
+    if len(out) > limit:
+        raise ValidationError(f"{field}: {len(out):,} characters; at most {limit:,}")
+    return out
+
+
+def boolean(value: Any, field: str, default: bool | None = False) -> bool | None:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in ("true", "yes", "y", "1", "是", "t"):
+        return True
+    if lowered in ("false", "no", "n", "0", "否", "f"):
+        return False
+    raise ValidationError(f"{field}: {value!r} is not true or false")
+
+
+def phone(value: Any, field: str) -> str | None:
+    out = text(value, field, limit=40)
+    if out is not None and not _PHONE.match(out):
+        raise ValidationError(f"{field}: {out!r} is not a phone number")
+    return out
+
+
+def mapping(value: Any, field: str, allowed: tuple[str, ...] | set[str]) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"{field}: must be a mapping")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ValidationError(f"{field}: unknown field {unknown[0]!r}")
+    return value
+
+
+def department_code(config: Config, value: Any, field: str) -> str:
+    name = text(value, field, required=True, limit=MAX_NAME)
+    dep = config.department(name)
+    if dep is None:
+        known = ", ".join(f"{d.code} ({d.name})" for d in config.departments)
+        raise ValidationError(f"{field}: unknown department {name!r}; known: {known}")
+    return dep.code
+
+
+def staff_name(config: Config, value: Any, field: str) -> str:
+    name = text(value, field, required=True, limit=MAX_NAME)
+    if config.staff_member(name) is None:
+        known = ", ".join(s.name for s in config.staff) or "none configured"
+        raise ValidationError(f"{field}: unknown staff member {name!r}; known: {known}")
+    return name
+
+
+def category(config: Config, value: Any, field: str = "category") -> str | None:
+    name = text(value, field, limit=MAX_NAME)
+    if name is not None and name not in config.categories:
+        raise ValidationError(
+            f"{field}: unknown category {name!r}; known: {', '.join(config.categories)}"
+        )
+    return name
+
+
+# -- registration ------------------------------------------------------------------------------
+def parse_registration(
+    data: Any, config: Config, *, now: dt.datetime, allow_lifecycle: bool = False
+) -> dict:
+    """Validate the registration part of an input record and return a new case (no number).
+
+    Raises ValidationError naming the field. `allow_lifecycle` lets an import carry the
+    later sections, which the caller replays through the workflow.
+    """
+    if not isinstance(data, dict):
+        raise ValidationError("a case must be a mapping of fields")
+    allowed = REGISTRATION_KEYS | (LIFECYCLE_KEYS if allow_lifecycle else set())
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        hint = (
+            " (later steps are recorded with their own commands, or by case import)"
+            if unknown[0] in LIFECYCLE_KEYS
+            else ""
+        )
+        raise ValidationError(f"unknown field {unknown[0]!r}{hint}")
+
+    case = blank_case()
+    case["kind"] = parse_enum("kind", data.get("kind") or "complaint", "kind")
+    if not data.get("channel"):
+        raise ValidationError("channel: required")
+    case["channel"] = parse_enum("channel", data["channel"], "channel")
+    received = parse_time(data.get("received_at") or now, "received_at", reference=now)
+    case["received_at"] = iso(received)
+    case["recorded_at"] = iso(now)
+    case["recorded_by"] = text(
+        data.get("recorded_by"), "recorded_by", required=True, limit=MAX_NAME
+    )
+    case["late_entry"] = (
+        bool(boolean(data.get("late_entry"), "late_entry")) or received.date() < now.date()
+    )
+
+    comp = mapping(data.get("complainant"), "complainant", SECTIONS["complainant"])
+    anonymous = boolean(comp.get("anonymous"), "complainant.anonymous")
+    case["complainant"] = {
+        "name": text(comp.get("name"), "complainant.name", required=not anonymous, limit=MAX_NAME),
+        "phone": phone(comp.get("phone"), "complainant.phone"),
+        "address": text(comp.get("address"), "complainant.address", limit=500),
+        "anonymous": anonymous,
+        "confidential": boolean(comp.get("confidential"), "complainant.confidential"),
+    }
+
+    tgt = mapping(data.get("target"), "target", SECTIONS["target"])
+    ttype = parse_enum("target_type", tgt.get("type") or "company", "target.type")
+    target = {"type": ttype, "department": None, "staff": None}
+    if ttype == "staff":
+        target["staff"] = staff_name(config, tgt.get("staff"), "target.staff")
+        target["department"] = config.staff_member(target["staff"]).department
+        if (
+            tgt.get("department")
+            and department_code(config, tgt["department"], "target.department")
+            != target["department"]
+        ):
+            raise ValidationError(
+                f"target.department: {target['staff']} belongs to {target['department']}, not {tgt['department']}"
+            )
+    elif ttype == "department":
+        target["department"] = department_code(config, tgt.get("department"), "target.department")
+    elif tgt.get("department") or tgt.get("staff"):
+        raise ValidationError(
+            "target: a complaint against the company names no department or staff member"
+        )
+    case["target"] = target
+
+    case["category"] = category(config, data.get("category"))
+    case["severity"] = parse_enum("severity", data.get("severity") or "general", "severity")
+    case["content"] = text(data.get("content"), "content", required=True, limit=MAX_CONTENT)
+    case["demand"] = text(data.get("demand"), "demand")
+
+    extra_keys = {f.key for f in config.extra_fields}
+    extra = mapping(data.get("extra"), "extra", extra_keys)
+    case["extra"] = {
+        k: text(v, f"extra.{k}", limit=MAX_NAME) for k, v in extra.items() if v not in (None, "")
+    }
+    case["status"] = "registered"
+    return case
+
+
+def partition_key(case: dict) -> str:
+    """Cases are stored by the month they were received in."""
+    return case["received_at"][:7]
+
+
+def mask_phone(value: str | None) -> str:
+    """138****5678: the first three and last four digits stay."""
+    if not value:
+        return ""
+    digits = re.sub(r"\D", "", value)
+    if len(digits) <= 7:
+        return digits[:1] + "*" * max(len(digits) - 2, 1) + digits[-1:]
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_name(value: str | None) -> str:
+    """张** : the family name stays, the rest is starred."""
+    if not value:
+        return ""
+    return value[0] + "*" * max(len(value) - 1, 1)
+
+
+def copy_case(case: dict) -> dict:
+    return copy.deepcopy(case)

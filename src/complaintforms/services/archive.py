@@ -1,0 +1,701 @@
+"""Sealed archive bundles: one BagIt bag (RFC 8493) per signed-off case, zipped.
+
+A bundle holds the case as JSON, its audit events, every generated form (PDF/A and docx)
+and the scans, with SHA-256 manifests. The zip's own SHA-256 is recorded on the case and in
+the audit log, so a bundle replaced by another with freshly computed manifests is found out.
+Verification collects every problem and raises once (after bagit's BagValidationError).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import shutil
+import stat
+import tempfile
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from complaintforms.domain.timeutil import from_iso, iso
+from complaintforms.domain.timeutil import now as clock_now
+from complaintforms.errors import ComplaintFormsError, NotFoundError, StateError, ValidationError
+from complaintforms.services.cases import quarter_months
+from complaintforms.storage.tinydb import write_file_synced
+from complaintforms.workspace import Workspace
+
+logging.getLogger("bagit").setLevel(logging.ERROR)
+
+
+class ArchiveVerificationError(ComplaintFormsError):
+    """Every problem found in one or more bundles."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(f"{len(problems)} problem(s) in the archive: {problems[0]}")
+        self.problems = problems
+
+
+def quarter_of(iso_time: str) -> tuple[int, int]:
+    t = from_iso(iso_time)
+    return t.year, (t.month - 1) // 3 + 1
+
+
+def bundle_rel(case: dict) -> str:
+    """records/archive/YYYY/Qn/<case>.zip, by the quarter the case was closed in."""
+    year, q = quarter_of(case["closure"]["at"])
+    return f"archive/{year}/Q{q}/{nfc(case['case_no'])}.zip"
+
+
+def nfc(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- building ---------------------------------------------------------------------------------------
+def _bag_payload(ws: Workspace, case: dict, events: list[dict], bag: Path) -> None:
+    data = bag  # bagit.make_bag moves what the folder holds into data/
+    (data / "forms").mkdir(parents=True)
+    (data / "scans").mkdir()
+    (data / "case.json").write_text(
+        json.dumps(case, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    (data / "events.jsonl").write_text(
+        "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in events),
+        encoding="utf-8",
+    )
+    for doc in case["documents"]:
+        src = ws.root / doc["path"]
+        if not src.is_file():
+            raise StateError(
+                f"{case['case_no']}: document {doc['path']} is missing; cannot archive"
+            )
+        shutil.copyfile(src, data / "forms" / nfc(src.name))
+    for att in case["attachments"]:
+        src = ws.root / att["path"]
+        if not src.is_file():
+            raise StateError(f"{case['case_no']}: scan {att['path']} is missing; cannot archive")
+        shutil.copyfile(src, data / "scans" / nfc(src.name))
+
+
+def _zip_dir(folder: Path) -> bytes:
+    """A deterministic zip: sorted NFC names, fixed times, no links."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            name = nfc(path.relative_to(folder).as_posix())
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            zf.writestr(info, path.read_bytes())
+    return buf.getvalue()
+
+
+def make_bundle(ws: Workspace, case: dict, events: list[dict], at: str) -> bytes:
+    """The case's bag, zipped, as bytes. Built in a private temporary folder."""
+    import bagit
+
+    config = ws.config
+    with tempfile.TemporaryDirectory(dir=ws.store.tmp_dir) as tmp:
+        bag = Path(tmp) / nfc(case["case_no"])
+        bag.mkdir()
+        _bag_payload(ws, case, events, bag)
+        info = {
+            "Source-Organization": config.org_name,
+            "Organization-Address": config.org_address or "",
+            "Contact-Phone": config.org_phone or "",
+            "External-Identifier": case["case_no"],
+            "External-Description": f"客户投诉案卷 {case['case_no']}",
+            "Bagging-Date": at[:10],
+            "Case-Status": case["status"],
+            "Case-Received": case["received_at"],
+            "Case-Closed": case["closure"]["at"],
+            "Signed-Off-By": case["signoff"]["by"],
+            "Signed-Off-At": case["signoff"]["at"],
+            "Severity": case["severity"],
+            "Retention-Years": str(retention_years(ws, case)),
+            "Bag-Software-Agent": "complaintforms",
+        }
+        bagit.make_bag(str(bag), bag_info=info, checksums=["sha256"])
+        return _zip_dir(Path(tmp))
+
+
+def select_for_quarter(ws: Workspace, quarter: str, status: str) -> list[str]:
+    """Cases in `status` closed in the quarter."""
+    months = set(quarter_months(quarter))
+    return [
+        c["case_no"]
+        for c in ws.store.iter_cases()
+        if c["status"] == status and c["closure"].get("at") and c["closure"]["at"][:7] in months
+    ]
+
+
+@dataclass
+class BuildResult:
+    bundles: list[dict] = field(default_factory=list)
+    transfer_list: list[dict] = field(default_factory=list)
+
+
+def build(
+    ws: Workspace,
+    case_nos: Iterable[str] | None = None,
+    *,
+    quarter: str | None = None,
+    by: str,
+    progress: Callable[[int], None] | None = None,
+) -> BuildResult:
+    """`archive build`: seal signed-off cases into bundles; a quarterly build also writes the
+    archive transfer list (归档移交清单). All or nothing."""
+    from complaintforms.documents.pipeline import RendererSet, render_list
+
+    targets = (
+        select_for_quarter(ws, quarter, "signed_off")
+        if quarter
+        else list(dict.fromkeys(case_nos or []))
+    )
+    if not targets:
+        raise ValidationError(
+            f"no signed-off cases to archive{' closed in ' + quarter if quarter else ''}"
+        )
+    result = BuildResult()
+    now = iso(clock_now())
+    ws.identity  # noqa: B018
+    with ws.store.transaction() as txn:
+        for case_no in targets:
+            case = txn.get(case_no)
+            if case["status"] != "signed_off":
+                raise StateError(
+                    f"{case_no}: only a signed-off case can be archived (this one is {case['status']})"
+                )
+            events = ws.store.history(case_no)
+            data = make_bundle(ws, case, events, now)
+            digest = hashlib.sha256(data).hexdigest()
+            rel = bundle_rel(case)
+            tmp = txn.tmp_path(".zip")
+            write_file_synced(tmp, data)
+            txn.add_file(tmp, rel)
+            archived = {
+                **case,
+                "status": "archived",
+                "archive": {"bundle": f"records/{rel}", "sha256": digest, "at": now},
+            }
+            txn.replace(archived)
+            txn.log(
+                "archive.build",
+                by,
+                case_no,
+                at=now,
+                before={"status": case["status"], "archive": case["archive"]},
+                after={"status": "archived", "archive": archived["archive"]},
+                sha256=digest,
+            )
+            entry = {
+                "case_no": case_no,
+                "bundle": f"records/{rel}",
+                "sha256": digest,
+                "bytes": len(data),
+                "closed_at": case["closure"]["at"],
+                "signed_off_by": case["signoff"]["by"],
+                "department": case["assignment"].get("department") or "",
+                "category": case.get("category") or "",
+                "severity": case["severity"],
+                "retention_years": retention_years(ws, case),
+                "retain_until": retention_due(ws, case),
+            }
+            result.bundles.append(entry)
+            if progress:
+                progress(1)
+        if quarter:
+            year, q = quarter[:4], quarter[-1]
+            docs = render_list(
+                ws,
+                txn,
+                "transfer_list",
+                period=quarter.upper(),
+                rows=transfer_rows(result.bundles, ws.config),
+                rel_dir=f"archive/{year}/Q{q}",
+                at=now,
+                by=by,
+                renderers=RendererSet(ws.forms_dir),
+            )
+            result.transfer_list = docs
+            txn.log(
+                "archive.transfer_list",
+                by,
+                None,
+                at=now,
+                after={"quarter": quarter.upper(), "documents": docs},
+            )
+    return result
+
+
+# -- finding -----------------------------------------------------------------------------------------
+def archived_cases(ws: Workspace) -> list[dict]:
+    return [c for c in ws.store.iter_cases() if c["archive"].get("bundle")]
+
+
+def list_bundles(
+    ws: Workspace, *, quarter: str | None = None, department: str | None = None
+) -> list[dict]:
+    from complaintforms.domain import model
+
+    dep = model.department_code(ws.config, department, "--department") if department else None
+    months = set(quarter_months(quarter)) if quarter else None
+    out = []
+    for case in archived_cases(ws):
+        if months and case["closure"]["at"][:7] not in months:
+            continue
+        if dep and dep not in (
+            case["assignment"].get("department"),
+            case["target"].get("department"),
+        ):
+            continue
+        out.append(summary(case))
+    return out
+
+
+def summary(case: dict) -> dict:
+    return {
+        "case_no": case["case_no"],
+        "bundle": case["archive"]["bundle"],
+        "sha256": case["archive"]["sha256"],
+        "archived_at": case["archive"]["at"],
+        "closed_at": case["closure"]["at"],
+        "department": case["assignment"].get("department"),
+        "category": case.get("category"),
+        "severity": case["severity"],
+        "disposed": bool(case["archive"].get("disposed")),
+    }
+
+
+def search(
+    ws: Workspace,
+    *,
+    case_no: str | None = None,
+    complainant: str | None = None,
+    department: str | None = None,
+    category: str | None = None,
+    text: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> list[dict]:
+    from complaintforms.domain.timeutil import parse_date
+
+    lo = parse_date(date_from, "--from") if date_from else None
+    hi = parse_date(date_to, "--to") if date_to else None
+    hits = []
+    for c in archived_cases(ws):
+        received = from_iso(c["received_at"]).date()
+        if case_no and case_no.lower() not in c["case_no"].lower():
+            continue
+        if complainant and complainant not in (c["complainant"].get("name") or ""):
+            continue
+        if department and department not in (
+            c["assignment"].get("department") or "",
+            c["target"].get("department") or "",
+        ):
+            dep = ws.config.department(department)
+            if not dep or dep.code not in (
+                c["assignment"].get("department"),
+                c["target"].get("department"),
+            ):
+                continue
+        if category and category != c.get("category"):
+            continue
+        if text:
+            haystack = " ".join(
+                str(v or "")
+                for v in (
+                    c["content"],
+                    c["demand"],
+                    c["closure"].get("summary"),
+                    c["handling"].get("result"),
+                )
+            )
+            if text not in haystack:
+                continue
+        if (lo and received < lo) or (hi and received > hi):
+            continue
+        hits.append(summary(c))
+    return hits
+
+
+def resolve_bundle(ws: Workspace, ref: str) -> tuple[Path, dict | None]:
+    """A case number or a bundle path -> (zip path, the case if known)."""
+    path = Path(ref)
+    if path.suffix == ".zip" and path.exists():
+        case_no = path.stem
+        try:
+            return path, ws.store.get(case_no)
+        except NotFoundError:
+            return path, None
+    case = ws.store.get(ref)
+    if not case["archive"].get("bundle"):
+        raise StateError(f"{ref}: not archived")
+    if case["archive"].get("disposed"):
+        raise StateError(
+            f"{ref}: its bundle was disposed of on {case['archive']['disposed']['at'][:10]}"
+        )
+    return ws.root / case["archive"]["bundle"], case
+
+
+def show(ws: Workspace, ref: str) -> dict:
+    path, case = resolve_bundle(ws, ref)
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        info_name = next((n for n in names if n.endswith("/bag-info.txt")), None)
+        info = zf.read(info_name).decode("utf-8") if info_name else ""
+        entries = [{"name": i.filename, "bytes": i.file_size} for i in zf.infolist()]
+    bag_info = {}
+    for line in info.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            bag_info[key.strip()] = value.strip()
+    return {
+        "bundle": str(path),
+        "sha256": sha256_file(path),
+        "bag_info": bag_info,
+        "files": entries,
+        "case": summary(case) if case else None,
+    }
+
+
+# -- verifying -------------------------------------------------------------------------------------------
+def check_entries(zf: zipfile.ZipFile) -> list[str]:
+    """Entries that would land outside the target, links, absolute paths."""
+    problems = []
+    for info in zf.infolist():
+        name = info.filename
+        mode = info.external_attr >> 16
+        pure = PurePosixPath(name.replace("\\", "/"))
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+            problems.append(f"{name}: absolute path")
+        elif ".." in pure.parts:
+            problems.append(f"{name}: leads outside the target folder")
+        elif stat.S_ISLNK(mode):
+            problems.append(f"{name}: a symbolic link")
+    return problems
+
+
+def _safe_extract(zf: zipfile.ZipFile, target: Path) -> None:
+    target = target.resolve()
+    for info in zf.infolist():
+        dest = (target / info.filename).resolve()
+        if not dest.is_relative_to(target):  # belt and braces after check_entries
+            raise ValidationError(f"{info.filename}: leads outside {target}")
+        if info.is_dir():
+            dest.mkdir(parents=True, exist_ok=True)
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out)
+
+
+def verify_bundle(
+    ws: Workspace, path: Path, case: dict | None, recorded: dict[str, str]
+) -> list[str]:
+    """Every problem with one bundle (empty when it is sound)."""
+    import bagit
+
+    label = str(path.relative_to(ws.root)) if path.is_relative_to(ws.root) else str(path)
+    if not path.exists():
+        return [f"{label}: missing"]
+    problems = []
+    digest = sha256_file(path)
+    if case is not None and case["archive"].get("sha256") != digest:
+        problems.append(
+            f"{label}: SHA-256 {digest[:16]}… differs from the one recorded on {case['case_no']} ({case['archive'].get('sha256', '')[:16]}…); the bundle was replaced or altered"
+        )
+    logged = recorded.get(case["case_no"]) if case else None
+    if case is not None and logged and logged != digest:
+        problems.append(f"{label}: SHA-256 differs from the audit log's record of the build")
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        return problems + [f"{label}: not a readable zip ({exc})"]
+    with zf:
+        bad = check_entries(zf)
+        if bad:
+            return problems + [f"{label}: {p}" for p in bad]
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                _safe_extract(zf, Path(tmp))
+            except (
+                zipfile.BadZipFile,
+                OSError,
+                ValueError,
+                EOFError,
+                zlib.error,
+            ) as exc:  # damage shows here
+                return problems + [f"{label}: cannot be read: {exc}"]
+            roots = [p for p in Path(tmp).iterdir() if p.is_dir()]
+            if len(roots) != 1:
+                return problems + [f"{label}: expected one bag folder, found {len(roots)}"]
+            try:
+                bag = bagit.Bag(str(roots[0]))
+                bag.validate()
+            except bagit.BagValidationError as exc:
+                details = exc.details or [exc.message]
+                problems += [f"{label}: {d}" for d in details]
+            except bagit.BagError as exc:
+                problems.append(f"{label}: not a valid bag: {exc}")
+            if case is not None:
+                inner = roots[0] / "data" / "case.json"
+                if inner.exists():
+                    stored = json.loads(inner.read_text(encoding="utf-8"))
+                    if stored.get("case_no") != case["case_no"]:
+                        problems.append(
+                            f"{label}: holds case {stored.get('case_no')}, not {case['case_no']}"
+                        )
+    return problems
+
+
+def recorded_digests(ws: Workspace) -> dict[str, str]:
+    """case -> the bundle digest written in the audit log when it was built."""
+    return {
+        e["case"]: e.get("sha256")
+        for e in ws.store.iter_events()
+        if e.get("action") == "archive.build"
+    }
+
+
+def verify(
+    ws: Workspace,
+    refs: Iterable[str] | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """`archive verify`: raise ArchiveVerificationError naming every problem found."""
+    recorded = recorded_digests(ws)
+    targets: list[tuple[Path, dict | None]] = []
+    if refs is None:
+        known = set()
+        for case in archived_cases(ws):
+            if case["archive"].get("disposed"):
+                continue
+            path = ws.root / case["archive"]["bundle"]
+            targets.append((path, case))
+            known.add(path.resolve())
+        for stray in (
+            sorted((ws.records_dir / "archive").rglob("*.zip"))
+            if (ws.records_dir / "archive").exists()
+            else []
+        ):
+            if stray.resolve() not in known:
+                targets.append((stray, None))
+    else:
+        targets = [resolve_bundle(ws, r) for r in refs]
+    problems: list[str] = []
+    for path, case in targets:
+        found = verify_bundle(ws, path, case, recorded)
+        if case is None and refs is None:
+            found.insert(0, f"{path.relative_to(ws.root)}: a bundle no case records")
+        problems += found
+        if progress:
+            progress(1)
+    if problems:
+        raise ArchiveVerificationError(problems)
+    return {"verified": len(targets), "problems": []}
+
+
+def extract(ws: Workspace, ref: str, target: Path) -> dict:
+    """`archive extract`: refuses (writing nothing) entries outside the target, links, absolute paths."""
+    path, _case = resolve_bundle(ws, ref)
+    target = Path(target)
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ValidationError(f"{path}: not a readable zip ({exc})") from None
+    with zf:
+        bad = check_entries(zf)
+        if bad:
+            raise ValidationError(f"{path.name}: refused, nothing extracted: {'; '.join(bad)}")
+        target.mkdir(parents=True, exist_ok=True)
+        _safe_extract(zf, target)
+        return {"bundle": str(path), "to": str(target.resolve()), "files": len(zf.infolist())}
+
+
+# -- retention -----------------------------------------------------------------------------------------
+HOLDS = "archive/holds.json"
+DISPOSALS = "archive/disposals.jsonl"
+
+
+def read_holds(ws: Workspace) -> dict:
+    path = ws.records_dir / HOLDS
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def set_hold(
+    ws: Workspace, case_no: str, *, by: str, reason: str | None, release: bool = False
+) -> dict:
+    """`case hold`: a case under hold is never purged (a dispute, an audit, a court)."""
+    from complaintforms.domain.model import text
+
+    now = iso(clock_now())
+    with ws.store.transaction() as txn:
+        txn.get(case_no)  # must exist
+        holds = dict(txn.read_json(HOLDS) or {})
+        if release:
+            if case_no not in holds:
+                raise StateError(f"{case_no}: not under hold")
+            before = holds.pop(case_no)
+            txn.write_json(HOLDS, holds)
+            txn.log(
+                "case.hold.release",
+                by,
+                case_no,
+                at=now,
+                before={"hold": before},
+                after={"hold": None},
+            )
+            return {"case_no": case_no, "hold": None}
+        entry = {"by": by, "at": now, "reason": text(reason, "--reason", required=True)}
+        holds[case_no] = entry
+        txn.write_json(HOLDS, holds)
+        txn.log("case.hold", by, case_no, at=now, after={"hold": entry})
+        return {"case_no": case_no, "hold": entry}
+
+
+def transfer_rows(entries: list[dict], config) -> list[dict]:
+    """The transfer list's rows as printed: names, Chinese dates, the retention period."""
+    from complaintforms.documents.forms import department_name
+    from complaintforms.domain.enums import label
+    from complaintforms.domain.paper import cn_date
+
+    return [
+        {
+            "case_no": e["case_no"],
+            "closed": cn_date(e["closed_at"]),
+            "department": department_name(config, e["department"]) or "—",
+            "category": e["category"] or "未分类",
+            "severity": label("severity", e["severity"]),
+            "retention": f"{e['retention_years']} 年（至 {cn_date(e['retain_until'])}）",
+            "signed_off_by": e["signed_off_by"],
+            "sha256": e["sha256"],
+        }
+        for e in entries
+    ]
+
+
+def disposal_rows(records: list[dict]) -> list[dict]:
+    from complaintforms.domain.paper import cn_date, cn_datetime
+
+    return [
+        {
+            "case_no": r["case_no"],
+            "closed": cn_date(r["closed_at"]),
+            "retain_until": cn_date(r["retain_until"]),
+            "by": r["by"],
+            "at": cn_datetime(r["at"]),
+            "sha256": r["sha256"],
+        }
+        for r in records
+    ]
+
+
+def retention_years(ws: Workspace, case: dict) -> int:
+    """Years a bundle is kept from closing: longer for a major case (config)."""
+    return (
+        ws.config.retention_major_years
+        if case["severity"] == "major"
+        else ws.config.retention_default_years
+    )
+
+
+def retention_due(ws: Workspace, case: dict) -> str:
+    years = retention_years(ws, case)
+    closed = from_iso(case["closure"]["at"]).date()
+    try:
+        return closed.replace(year=closed.year + years).isoformat()
+    except ValueError:  # 29 February
+        return closed.replace(year=closed.year + years, day=28).isoformat()
+
+
+def purge_candidates(ws: Workspace) -> list[dict]:
+    today = clock_now().date().isoformat()
+    holds = read_holds(ws)
+    out = []
+    for case in archived_cases(ws):
+        if case["archive"].get("disposed") or case["case_no"] in holds:
+            continue
+        due = retention_due(ws, case)
+        if due <= today:
+            out.append({**summary(case), "retain_until": due})
+    return out
+
+
+def purge(
+    ws: Workspace,
+    *,
+    by: str,
+    confirm: Callable[[list[dict]], bool] | None = None,
+    dry_run: bool = False,
+) -> dict:
+    """`archive purge`: bundles past retention are listed and, on confirmation, removed; each
+    removal is entered in the disposal register (销毁清册) with who, when and the digest."""
+    from complaintforms.documents.pipeline import RendererSet, render_list
+
+    candidates = purge_candidates(ws)
+    if dry_run or not candidates:
+        return {"candidates": candidates, "disposed": [], "register": []}
+    if confirm is not None and not confirm(candidates):
+        return {"candidates": candidates, "disposed": [], "register": []}
+    now = iso(clock_now())
+    holds = read_holds(ws)
+    disposed = []
+    with ws.store.transaction() as txn:
+        for item in candidates:
+            case = txn.get(item["case_no"])
+            if item["case_no"] in holds:  # put under hold meanwhile
+                continue
+            record = {
+                "case_no": case["case_no"],
+                "bundle": case["archive"]["bundle"],
+                "sha256": case["archive"]["sha256"],
+                "closed_at": case["closure"]["at"],
+                "retain_until": item["retain_until"],
+                "by": by,
+                "at": now,
+            }
+            new = {**case, "archive": {**case["archive"], "disposed": {"by": by, "at": now}}}
+            txn.replace(new)
+            txn.log(
+                "archive.dispose",
+                by,
+                case["case_no"],
+                at=now,
+                after={"disposed": record},
+                sha256=record["sha256"],
+            )
+            txn.delete_file(case["archive"]["bundle"].removeprefix("records/"))
+            disposed.append(record)
+        register = txn._load_text(DISPOSALS)
+        register += "".join(
+            json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in disposed
+        )
+        tmp = txn.tmp_path(".jsonl")
+        write_file_synced(tmp, register.encode("utf-8"))
+        txn.add_file(tmp, DISPOSALS)
+        docs = render_list(
+            ws,
+            txn,
+            "disposal_register",
+            period=now[:10],
+            rows=disposal_rows(disposed),
+            rel_dir="archive/disposals",
+            at=now,
+            by=by,
+            renderers=RendererSet(ws.forms_dir),
+        )
+    return {"candidates": candidates, "disposed": disposed, "register": docs}

@@ -1,0 +1,242 @@
+"""The library API for cases: each function is what one CLI command calls.
+
+The CLI parses options and prints; these functions validate, store, render and log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from complaintforms.documents.pipeline import RendererSet, render_for_case
+from complaintforms.domain import model, workflow
+from complaintforms.domain.timeutil import iso
+from complaintforms.domain.timeutil import now as clock_now
+from complaintforms.domain.workdays import WorkCalendar, calendar_from
+from complaintforms.errors import ValidationError
+from complaintforms.workspace import Workspace
+
+Progress = Callable[[int], None]
+
+RECORD_CARD_FORMATS = ("pdf", "docx")
+
+
+def work_calendar(ws: Workspace) -> WorkCalendar:
+    return calendar_from(ws.config.extra_holidays, ws.config.extra_workdays)
+
+
+# -- numbering --------------------------------------------------------------------------------
+def case_number(pattern: str, year: int, seq: int) -> str:
+    return pattern.format(year=year, seq=seq)
+
+
+def number_regex(pattern: str) -> re.Pattern:
+    """A regex that recognises numbers made by `pattern`, capturing year and seq."""
+    out, pos = "", 0
+    for m in re.finditer(r"{(\w+)(?::[^}]*)?}", pattern):
+        out += re.escape(pattern[pos : m.start()])
+        out += r"(?P<year>\d{4})" if m.group(1) == "year" else r"(?P<seq>\d+)"
+        pos = m.end()
+    out += re.escape(pattern[pos:])
+    return re.compile(f"^{out}$")
+
+
+def seq_counter(case: dict) -> str:
+    """Numbering restarts each year: the counter is the year the case was received in."""
+    return case["received_at"][:4]
+
+
+# -- registration -------------------------------------------------------------------------------
+def register_case(
+    ws: Workspace,
+    data: dict,
+    *,
+    by: str | None = None,
+    render: bool = True,
+    renderers: RendererSet | None = None,
+) -> dict:
+    """Register a complaint (登记): validate, number, write the record card, log."""
+    config = ws.config
+    if by and not data.get("recorded_by"):
+        data = {**data, "recorded_by": by}
+    now = clock_now()
+    case = model.parse_registration(data, config, now=now)
+    if render:
+        renderers = renderers or RendererSet(ws.forms_dir)
+        ws.identity  # noqa: B018 - make the workspace id before taking the lock
+    with ws.store.transaction() as txn:
+        counter = seq_counter(case)
+        case["case_no"] = case_number(config.numbering_pattern, int(counter), txn.next_seq(counter))
+        if render:
+            case["documents"] = render_for_case(
+                ws, txn, case, "record_card", RECORD_CARD_FORMATS, at=iso(now), renderers=renderers
+            )
+        txn.insert(case, model.partition_key(case))
+        txn.log("case.new", case["recorded_by"], case["case_no"], at=iso(now), after=case)
+    return view(ws, case)
+
+
+# -- reading ----------------------------------------------------------------------------------------
+def view(
+    ws: Workspace, case: dict, today: dt.date | None = None, cal: WorkCalendar | None = None
+) -> dict:
+    """The case as shown: the stored record plus the computed `overdue`."""
+    today = today or clock_now().date()
+    due = workflow.effective_due(case, ws.config.deadlines, cal or work_calendar(ws))
+    return {**case, "overdue": workflow.is_overdue(case, today, due)}
+
+
+def show_case(ws: Workspace, case_no: str) -> dict:
+    return view(ws, ws.store.get(case_no))
+
+
+def quarter_months(quarter: str) -> list[str]:
+    m = re.fullmatch(r"(\d{4})Q([1-4])", quarter.strip().upper())
+    if not m:
+        raise ValidationError(f"--quarter: {quarter!r} is not a quarter like 2026Q4")
+    year, q = int(m.group(1)), int(m.group(2))
+    return [f"{year}-{month:02d}" for month in range(3 * q - 2, 3 * q + 1)]
+
+
+@dataclass
+class CaseFilter:
+    status: str | None = None
+    department: str | None = None
+    quarter: str | None = None
+    overdue: bool = False
+    months: list[str] | None = field(default=None, init=False)
+
+    def prepare(self, ws: Workspace) -> CaseFilter:
+        from complaintforms.domain.enums import parse_enum
+
+        if self.status:
+            self.status = parse_enum("status", self.status, "--status")
+        if self.department:
+            self.department = model.department_code(ws.config, self.department, "--department")
+        if self.quarter:
+            self.months = quarter_months(self.quarter)
+        return self
+
+    def matches(self, case: dict) -> bool:
+        if self.status and case["status"] != self.status:
+            return False
+        if self.department and self.department not in (
+            case["assignment"].get("department"),
+            case["target"].get("department"),
+        ):
+            return False
+        return True
+
+
+def iter_cases(ws: Workspace, flt: CaseFilter | None = None) -> Iterator[dict]:
+    from complaintforms.domain.workflow import OVERDUE_STATUSES
+
+    flt = (flt or CaseFilter()).prepare(ws)
+    cal, today = work_calendar(ws), clock_now().date()
+    months = flt.months
+    wanted = [flt.status] if flt.status else []
+    if flt.overdue and not wanted:
+        wanted = list(OVERDUE_STATUSES)
+    if wanted:  # only the months that hold such cases
+        having = ws.store.partitions_with(wanted)
+        if having is not None:
+            months = having if months is None else sorted(set(having) & set(months))
+    for case in ws.store.iter_cases(months):
+        if not flt.matches(case):
+            continue
+        shown = view(ws, case, today, cal)
+        if flt.overdue and not shown["overdue"]:
+            continue
+        yield shown
+
+
+def list_cases(ws: Workspace, flt: CaseFilter | None = None) -> list[dict]:
+    return list(iter_cases(ws, flt))
+
+
+def case_history(ws: Workspace, case_no: str) -> list[dict]:
+    return ws.store.history(case_no)
+
+
+# -- forms ----------------------------------------------------------------------------------------
+# Below this many documents a pool's start-up (about 1 s a worker) costs more than it saves.
+POOL_THRESHOLD = 8
+
+
+def render_forms(
+    ws: Workspace,
+    form: str,
+    case_nos: Iterable[str] | None,
+    *,
+    formats: tuple[str, ...],
+    status: str | None = None,
+    by: str = "system",
+    progress: Progress | None = None,
+    workers: int | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> list[dict]:
+    """(Re-)render a form for the named cases, or for all (optionally of one status).
+
+    Many documents are spread over a pool of worker processes (`workers`, default one per
+    core); the store is written by this process only, in batches, so a long run keeps what it
+    finished if it is stopped and others can write between batches."""
+    import os
+
+    from complaintforms.documents.forms import get_form
+    from complaintforms.documents.pipeline import RenderPool, prepare, render_files, stage
+
+    get_form(form, case_form=True)  # an unknown form fails before anything else
+    sealed = (
+        "signed_off",
+        "archived",
+    )  # re-rendering adds to `documents`: sealed cases stay as they are
+    if case_nos is None:
+        targets = [
+            c["case_no"]
+            for c in iter_cases(ws, CaseFilter(status=status))
+            if c["status"] not in sealed
+        ]
+    else:
+        targets = list(dict.fromkeys(case_nos))
+        for case_no in targets:  # an unknown or sealed case fails before rendering starts
+            if ws.store.get(case_no)["status"] in sealed:
+                raise ValidationError(f"{case_no}: signed off; its forms are sealed")
+    if on_total:
+        on_total(len(targets))
+    workers = max(1, workers or os.cpu_count() or 1)
+    ws.identity  # noqa: B018
+    pool = (
+        RenderPool(ws.forms_dir, workers)
+        if workers > 1 and len(targets) >= POOL_THRESHOLD
+        else None
+    )
+    renderers = RendererSet(ws.forms_dir)
+    rendered: list[dict] = []
+    batch = 25 * workers
+    try:
+        for start in range(0, len(targets), batch):
+            now = iso(clock_now())
+            with ws.store.transaction() as txn:
+                jobs = []
+                for case_no in targets[start : start + batch]:
+                    case = txn.get(case_no)
+                    if case["status"] in sealed:  # signed off meanwhile by another process
+                        raise ValidationError(f"{case_no}: signed off; its forms are sealed")
+                    doc = prepare(ws, txn, case, form, at=now)
+                    jobs.append((doc, pool.submit(doc, formats) if pool else None))
+                for doc, future in jobs:
+                    files = future.result() if future else render_files(ws, doc, formats, renderers)
+                    entries = stage(txn, doc, files, at=now)
+                    txn.replace({**doc.case, "documents": [*doc.case["documents"], *entries]})
+                    txn.log(
+                        "form.render", by, doc.case["case_no"], at=now, after={"documents": entries}
+                    )
+                    rendered.extend(entries)
+                    if progress:
+                        progress(1)
+    finally:
+        if pool is not None:
+            pool.__exit__(None, None, None)
+    return rendered

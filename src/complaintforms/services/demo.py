@@ -1,0 +1,298 @@
+"""`demo`: a fresh workspace with sample complaints from several channels and their forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from complaintforms.documents.pipeline import RendererSet
+from complaintforms.domain.timeutil import iso
+from complaintforms.domain.timeutil import now as clock_now
+from complaintforms.services import archive
+from complaintforms.services.cases import register_case
+from complaintforms.services.intake import intake
+from complaintforms.services.opinions import add_opinion, render_register
+from complaintforms.services.procedure import signoff_cases
+from complaintforms.services.reports import build_report
+from complaintforms.workspace import Workspace, init_workspace
+
+
+def sample_cases(now: dt.datetime) -> list[dict]:
+    def ago(hours: float) -> str:
+        return iso(now - dt.timedelta(hours=hours))
+
+    return [
+        {
+            "kind": "complaint",
+            "channel": "phone",
+            "received_at": ago(74),
+            "complainant": {
+                "name": "王小明",
+                "phone": "13812345678",
+                "address": "杭州市拱墅区湖墅南路 8 号",
+            },
+            "target": {"type": "department", "department": "SVC"},
+            "category": "维修质量",
+            "content": "上周在贵店更换刹车片后，行驶中仍有异响，两次返厂均未解决。",
+            "demand": "免费彻底检修，并书面说明原因。",
+            "extra": {"plate": "浙A·12345"},
+        },
+        {
+            "kind": "complaint",
+            "channel": "visit",
+            "received_at": ago(5),
+            "complainant": {
+                "name": "李 & 赵 <合伙人>",
+                "phone": "0571-87654321",
+                "confidential": True,
+            },
+            "target": {"type": "staff", "staff": "孙丽"},
+            "category": "服务态度",
+            "content": "销售顾问孙丽在交车时态度冷淡，承诺的脚垫和贴膜未兑现。\n当场要求说明，无人理会。",
+            "demand": "兑现承诺并道歉。",
+        },
+        {
+            "kind": "inquiry",
+            "channel": "wechat",
+            "received_at": ago(50),
+            "complainant": {"name": "陈喆", "phone": "13900001111"},
+            "target": {"type": "company"},
+            "category": "其他",
+            "content": "请问保养套餐能否转让给家人使用？",
+            "demand": "请回复。",
+        },
+        {
+            "kind": "suggestion",
+            "channel": "opinion_book",
+            "received_at": ago(30),
+            "complainant": {"name": "吉𠮷堃"},
+            "target": {"type": "company"},
+            "content": "休息区能否增加儿童游乐角？周末带孩子来保养很不方便。",
+        },
+        {
+            "kind": "complaint",
+            "channel": "letter",
+            "received_at": ago(26),
+            "complainant": {"name": "周先生", "address": "宁波市海曙区中山西路 1 号"},
+            "target": {"type": "department", "department": "FIN"},
+            "category": "收费争议",
+            "severity": "major",
+            "content": "结算单中多收取检测费 380 元，且发票抬头有误。已拍照留存 😠。",
+            "demand": "退还多收费用，重开发票。",
+        },
+    ]
+
+
+def _latest_pdf(ws: Workspace, case_no: str, form: str) -> Path:
+    docs = [
+        d for d in ws.store.get(case_no)["documents"] if d["form"] == form and d["format"] == "pdf"
+    ]
+    return ws.root / docs[-1]["path"]
+
+
+def simulate_scans(ws: Workspace, folder: Path, *, rude: str, idea: str, brakes: str) -> None:
+    """What a scanner would deliver: a slightly skewed, speckled PNG of one slip, and a stack
+    (a blank sheet, a slip scanned sideways, a signed receipt stub) as one image-only PDF."""
+    import random
+
+    import pypdfium2 as pdfium
+    from PIL import Image, ImageFilter
+
+    def page(path: Path, angle: float) -> Image.Image:
+        pdf = pdfium.PdfDocument(str(path))
+        try:
+            image = pdf[0].render(scale=200 / 72, grayscale=True).to_pil()
+        finally:
+            pdf.close()
+        image = image.rotate(angle, expand=True, fillcolor=255).filter(
+            ImageFilter.GaussianBlur(0.8)
+        )
+        px, rnd = image.load(), random.Random(angle)
+        for _ in range(4000):
+            px[rnd.randrange(image.width), rnd.randrange(image.height)] = rnd.choice((0, 255))
+        return image
+
+    page(_latest_pdf(ws, rude, "feedback_slip"), 2).save(folder / "scan-0001.png")
+    blank = Image.new("L", (1654, 2339), 250)
+    sheets = [
+        blank,
+        page(_latest_pdf(ws, idea, "feedback_slip"), 90),
+        page(_latest_pdf(ws, brakes, "contact_letter"), -1.5),
+    ]
+    sheets[0].convert("RGB").save(
+        folder / "scan-0002.pdf",
+        format="PDF",
+        save_all=True,
+        append_images=[s.convert("RGB") for s in sheets[1:]],
+        resolution=200,
+    )
+
+
+def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dict:
+    """Register the samples and take them through the procedure: one closed after a reopen,
+    one inquiry answered and closed, one rejected with a reply letter, two still with their
+    departments (one of them confidential)."""
+    from complaintforms.services import procedure as p
+
+    ws = init_workspace(target)
+    ws = Workspace.open(ws.root)
+    now = clock_now()
+
+    def ago(hours: float) -> str:
+        return iso(now - dt.timedelta(hours=hours))
+
+    def say(text: str) -> None:
+        if progress:
+            progress(text)
+
+    renderers = RendererSet(ws.forms_dir)
+    numbers = []
+    for data in sample_cases(now):
+        case = register_case(ws, data, by="吴芳", renderers=renderers)
+        numbers.append(case["case_no"])
+        say(f"registered {case['case_no']}")
+    brakes, rude, inquiry, idea, fees = numbers
+    clerk, tech = "吴芳", "李明"
+    done = {
+        "findings": "核实属实",
+        "cause": "作业疏忽",
+        "responsible": "张伟",
+        "plan": "免费返修并致歉",
+        "approved_by": "王强",
+        "result": "已返修，客户试车确认",
+        "customer_signed": True,
+    }
+
+    # A complaint handled, called back dissatisfied, reopened, handled again and closed.
+    p.accept_case(
+        ws, brakes, by=clerk, at=ago(73), department="SVC", handler=tech, category="维修质量"
+    )
+    p.issue_slip(ws, brakes, by=clerk)
+    p.issue_letter(ws, brakes, by=clerk)
+    p.return_slip(ws, brakes, by=tech, at=ago(60), **done)
+    p.callback_case(
+        ws, brakes, by=clerk, at=ago(50), satisfaction="dissatisfied", note="仍有轻微异响"
+    )
+    p.reopen_case(ws, brakes, by=clerk, at=ago(49), reason="回访不满意，仍有异响")
+    p.issue_slip(ws, brakes, by=clerk)
+    p.return_slip(
+        ws,
+        brakes,
+        by=tech,
+        at=ago(30),
+        **{**done, "findings": "复查发现卡钳松动", "result": "已紧固，异响消除"},
+    )
+    p.callback_case(ws, brakes, by=clerk, at=ago(20), satisfaction="satisfied")
+    p.close_case(
+        ws,
+        brakes,
+        by="赵敏",
+        at=ago(10),
+        summary="两次返修后解决；增加刹车作业复检环节",
+        cause="作业疏忽",
+        penalty="warning",
+        penalty_person="张伟",
+        validity="valid",
+    )
+    say(f"{brakes}: accepted, slip and letter issued, returned, reopened, closed")
+
+    # A confidential complaint about a staff member, now with the sales department.
+    p.accept_case(ws, rude, by=clerk, at=ago(4), department="SAL", severity="general")
+    p.issue_slip(ws, rude, by=clerk)
+    p.issue_letter(ws, rude, by=clerk)
+    say(f"{rude}: accepted; slip and letter issued with the complainant masked")
+
+    # An inquiry answered the next working day.
+    p.accept_case(ws, inquiry, by=clerk, at=ago(49), department="CSC")
+    p.return_slip(
+        ws,
+        inquiry,
+        by=clerk,
+        at=ago(40),
+        findings="套餐条款允许转让",
+        plan="电话告知办理方式",
+        approved_by="赵敏",
+        result="已电话答复",
+        customer_signed=False,
+        cause=None,
+        responsible=None,
+    )
+    p.callback_case(ws, inquiry, by=clerk, at=ago(30), satisfaction="basically_satisfied")
+    p.close_case(ws, inquiry, by="赵敏", at=ago(29), summary="已答复")
+    say(f"{inquiry}: inquiry answered and closed")
+
+    # A suggestion from the opinion book, with the service department.
+    p.accept_case(ws, idea, by=clerk, at=ago(29), department="SVC")
+    p.issue_slip(ws, idea, by=clerk)
+    say(f"{idea}: suggestion routed")
+
+    # A complaint that is not accepted: a courteous reply letter.
+    p.reject_case(
+        ws,
+        fees,
+        by=clerk,
+        at=ago(25),
+        validity="invalid",
+        reason="检测费为您签字确认的维修项目，收费符合公示标准；发票抬头已按您提供的信息重新开具。",
+    )
+    say(f"{fees}: not accepted; reply letter written")
+
+    # The paper comes back: the scanner's output, simulated from the forms just printed.
+    scanner = ws.root / "scanner"
+    scanner.mkdir()
+    simulate_scans(ws, scanner, rude=rude, idea=idea, brakes=brakes)
+    report = intake(ws, [scanner], by=clerk)
+    say(f"scans: {len(report.matched)} matched, {len(report.unmatched)} kept unmatched")
+
+    # The manager signs off the closed cases; they are sealed into bundles and verified.
+    signoff_cases(ws, [brakes, inquiry], by="赵敏")
+    t = clock_now()
+    quarter = f"{t.year}Q{(t.month - 1) // 3 + 1}"
+    built = archive.build(ws, quarter=quarter, by="档案员")
+    verified = archive.verify(ws)
+    say(f"archive: {len(built.bundles)} bundles sealed and verified")
+
+    # The month's opinion register and the quarter's statistics report.
+    add_opinion(
+        ws,
+        {
+            "content": "大厅休息区空调温度偏低，建议调高。",
+            "kind": "suggestion",
+            "name": "王女士",
+            "phone": "13700001234",
+            "handling": "已请行政部调高温度",
+            "reply_at": ago(1),
+            "reply_how": "当面",
+            "at": ago(3),
+        },
+        by=clerk,
+    )
+    register = render_register(ws, f"{t.year}-{t.month:02d}", by=clerk)
+    statistics = build_report(ws, quarter, by=clerk)
+    say(f"register: {register['entries']} entries; report {quarter}: {statistics['total']} cases")
+
+    cases = [ws.store.get(n) for n in numbers]
+    return {
+        "register": [str(ws.root / d["path"]) for d in register["documents"]],
+        "report": [str(ws.root / f["path"]) for f in statistics["files"]],
+        "scans": report.as_dict(),
+        "bundles": [str(ws.root / b["bundle"]) for b in built.bundles],
+        "transfer_list": [str(ws.root / d["path"]) for d in built.transfer_list],
+        "verified": verified["verified"],
+        "workspace": str(ws.root),
+        "config": str(ws.config_path),
+        "cases": [
+            {
+                "case_no": c["case_no"],
+                "status": c["status"],
+                "channel": c["channel"],
+                "target": c["target"]["type"],
+                "documents": [str(ws.root / d["path"]) for d in c["documents"]],
+                "scans": [str(ws.root / a["path"]) for a in c["attachments"]],
+                "forms": sorted({d["form"] for d in c["documents"]}),
+            }
+            for c in cases
+        ],
+        "records": str(ws.records_dir),
+    }

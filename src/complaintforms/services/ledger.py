@@ -1,0 +1,362 @@
+"""Import and export of case ledgers: JSON, YAML, or CSV with flattened keys.
+
+An import replays each record's life cycle through the same validation and workflow steps
+as the CLI (register, accept or reject, return, call back, reopen, close, sign off), in one
+transaction: it stops at the first bad record, naming it, and the store stays as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from complaintforms.domain import model, workflow
+from complaintforms.domain.timeutil import iso, parse_date, parse_time
+from complaintforms.domain.timeutil import now as clock_now
+from complaintforms.errors import RecordError, ValidationError
+from complaintforms.services.cases import (
+    CaseFilter,
+    case_number,
+    iter_cases,
+    number_regex,
+    seq_counter,
+    work_calendar,
+)
+from complaintforms.workspace import Workspace
+
+FORMATS = ("json", "yaml", "csv")
+# Kept by export for the auditor; not taken by import (files are not copied, overdue is computed).
+IGNORED_ON_IMPORT = ("documents", "attachments", "overdue", "recorded_at", "archive")
+# Nested lists are JSON text in a CSV cell.
+LIST_KEYS = ("documents", "attachments", "reopens", "extra")
+
+
+def detect_format(path: str, fmt: str | None) -> str:
+    if fmt:
+        fmt = fmt.lower()
+    elif path.lower().endswith(".csv"):
+        fmt = "csv"
+    elif path.lower().endswith((".yaml", ".yml")):
+        fmt = "yaml"
+    elif path.lower().endswith(".json"):
+        fmt = "json"
+    else:
+        raise ValidationError(
+            f"{path}: cannot tell the format from the name; give --format json|yaml|csv"
+        )
+    if fmt not in FORMATS:
+        raise ValidationError(f"--format: {fmt!r}; formats: {', '.join(FORMATS)}")
+    return fmt
+
+
+# -- reading --------------------------------------------------------------------------------------------
+def read_records(text: str, fmt: str, source: str) -> list[tuple[str, Any]]:
+    """[(where, record)], where names the record for error messages."""
+    if fmt == "csv":
+        return list(_read_csv(text, source))
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+            ) from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark else ""
+            raise ValidationError(
+                f"{source}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+            ) from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise ValidationError(f"{source}: expected a list of cases")
+    return [(f"{source}: record {i + 1}", rec) for i, rec in enumerate(data)]
+
+
+def _read_csv(text: str, source: str) -> Iterator[tuple[str, dict]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if not reader.fieldnames:
+        raise ValidationError(f"{source}: empty CSV")
+    for row in reader:
+        where = f"{source}: line {reader.line_num}"
+        if None in row:
+            raise RecordError(where, "more cells than columns")
+        yield where, unflatten(row, where)
+
+
+def unflatten(row: dict[str, str], where: str) -> dict:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        value = value if value != "" else None
+        if key in LIST_KEYS and value is not None:
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise RecordError(where, f"{key}: not valid JSON") from None
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise RecordError(where, f"column {key!r} clashes with another column")
+        node[parts[-1]] = value
+    return out
+
+
+def flatten(case: dict) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for key, value in case.items():
+        if key in LIST_KEYS:
+            row[key] = json.dumps(value, ensure_ascii=False) if value else ""
+        elif isinstance(value, dict):
+            for sub, subval in value.items():
+                row[f"{key}.{sub}"] = (
+                    json.dumps(subval, ensure_ascii=False)
+                    if isinstance(subval, dict | list)
+                    else subval
+                )
+        else:
+            row[key] = value
+    return {k: ("" if v is None else v) for k, v in row.items()}
+
+
+# -- replaying a record -------------------------------------------------------------------------------
+def _section(rec: dict, name: str) -> dict:
+    value = rec.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"{name}: must be a mapping")
+    unknown = sorted(set(value) - set(model.SECTIONS[name]) - {"recorded_by"})
+    if unknown:
+        raise ValidationError(f"{name}: unknown field {unknown[0]!r}")
+    return value
+
+
+def _at(value: Any, field: str, now):
+    return parse_time(value, field, reference=now)
+
+
+def replay(rec: dict, ws: Workspace, cal, now) -> dict:
+    """Build a case from an imported record by replaying its steps."""
+    config = ws.config
+    for key in IGNORED_ON_IMPORT:
+        rec.pop(key, None)
+    status = rec.pop("status", None)
+    case_no = model.text(rec.pop("case_no", None), "case_no", limit=60)
+    reopens = rec.pop("reopens", None) or []
+    sections = {
+        name: _section(rec, name)
+        for name in ("decision", "assignment", "handling", "callback", "closure", "signoff")
+    }
+    for name in sections:
+        rec.pop(name, None)
+    case = model.parse_registration(rec, config, now=now)
+    case["case_no"] = case_no or "(new)"
+
+    dec, asg = sections["decision"], sections["assignment"]
+    if model.boolean(dec.get("accepted"), "decision.accepted", None) is True:
+        case = workflow.accept(
+            case,
+            config,
+            cal,
+            at=_at(dec.get("at"), "decision.at", now),
+            by=dec.get("by"),
+            department=asg.get("department"),
+            handler=asg.get("handler"),
+            special=bool(model.boolean(asg.get("special"), "assignment.special")),
+            validity=dec.get("validity"),
+            due=parse_date(asg["due"], "assignment.due") if asg.get("due") else None,
+        )
+    elif model.boolean(dec.get("accepted"), "decision.accepted", None) is False:
+        case = workflow.reject(
+            case,
+            at=_at(dec.get("at"), "decision.at", now),
+            by=dec.get("by"),
+            reason=dec.get("reason"),
+            validity=dec.get("validity"),
+        )
+    elif any(v is not None for s in sections.values() for v in s.values() if s is not asg):
+        raise ValidationError(
+            "decision.accepted: later steps are recorded but the case was never accepted"
+        )
+
+    def handle_round(handling: dict, callback: dict, closure: dict, prefix: str) -> None:
+        nonlocal case
+        if handling.get("resolved_at"):
+            case = workflow.record_return(
+                case,
+                at=_at(handling["resolved_at"], f"{prefix}handling.resolved_at", now),
+                by=handling.get("recorded_by") or handling.get("approved_by"),
+                findings=handling.get("findings"),
+                cause=handling.get("cause"),
+                responsible=handling.get("responsible"),
+                plan=handling.get("plan"),
+                approved_by=handling.get("approved_by"),
+                result=handling.get("result"),
+                customer_signed=bool(
+                    model.boolean(
+                        handling.get("customer_signed"), f"{prefix}handling.customer_signed"
+                    )
+                ),
+                approved_at=_at(handling["approved_at"], f"{prefix}handling.approved_at", now)
+                if handling.get("approved_at")
+                else None,
+                notified_at=_at(handling["notified_at"], f"{prefix}handling.notified_at", now)
+                if handling.get("notified_at")
+                else None,
+            )
+        if callback.get("at"):
+            case = workflow.callback(
+                case,
+                at=_at(callback["at"], f"{prefix}callback.at", now),
+                by=callback.get("by"),
+                satisfaction=callback.get("satisfaction"),
+                note=callback.get("note"),
+            )
+        if closure.get("at"):
+            penalty = closure.get("penalty") or {}
+            if isinstance(penalty, str):
+                penalty = json.loads(penalty)
+            case = workflow.close(
+                case,
+                config,
+                at=_at(closure["at"], f"{prefix}closure.at", now),
+                by=closure.get("by"),
+                summary=closure.get("summary"),
+                cause=closure.get("cause"),
+                measures=closure.get("measures"),
+                penalty=penalty.get("type"),
+                penalty_person=penalty.get("person"),
+            )
+
+    if not isinstance(reopens, list):
+        raise ValidationError("reopens: must be a list")
+    for i, past in enumerate(reopens):
+        if not isinstance(past, dict):
+            raise ValidationError(f"reopens[{i}]: must be a mapping")
+        handle_round(
+            past.get("handling") or {},
+            past.get("callback") or {},
+            past.get("closure") or {},
+            f"reopens[{i}].",
+        )
+        case = workflow.reopen(
+            case,
+            config,
+            cal,
+            at=_at(past.get("at"), f"reopens[{i}].at", now),
+            by=past.get("by"),
+            reason=past.get("reason"),
+        )
+    handle_round(sections["handling"], sections["callback"], sections["closure"], "")
+    if sections["signoff"].get("at"):
+        case = workflow.signoff(
+            case,
+            at=_at(sections["signoff"]["at"], "signoff.at", now),
+            by=sections["signoff"].get("by"),
+        )
+    if status is not None and status != case["status"]:
+        raise ValidationError(
+            f"status: the record says {status!r} but its steps lead to {case['status']!r}"
+        )
+    return case
+
+
+def import_cases(
+    ws: Workspace,
+    text: str,
+    fmt: str,
+    *,
+    source: str,
+    by: str,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> list[str]:
+    """Import every record or none. Returns the case numbers in order."""
+    config = ws.config
+    records = read_records(text, fmt, source)
+    if on_total:
+        on_total(len(records))
+    cal, now = work_calendar(ws), clock_now()
+    regex = number_regex(config.numbering_pattern)
+    numbers: list[str] = []
+    with ws.store.transaction() as txn:
+        seen: set[str] = set()
+        for where, rec in records:
+            try:
+                if not isinstance(rec, dict):
+                    raise ValidationError("a case must be a mapping of fields")
+                case = replay(dict(rec), ws, cal, now)
+                counter = seq_counter(case)
+                if case["case_no"] == "(new)":
+                    case["case_no"] = case_number(
+                        config.numbering_pattern, int(counter), txn.next_seq(counter)
+                    )
+                else:
+                    if txn.exists(case["case_no"]) or case["case_no"] in seen:
+                        raise ValidationError(f"case_no: {case['case_no']} already exists")
+                    if any(c in case["case_no"] for c in "/\\|") or case["case_no"] in (".", ".."):
+                        raise ValidationError(
+                            f"case_no: {case['case_no']!r} is not a usable number"
+                        )
+                    m = regex.match(case["case_no"])
+                    if m:
+                        year = m.groupdict().get("year") or counter
+                        txn.bump_seq(year, int(m.group("seq")))
+            except ValidationError as exc:
+                raise RecordError(where, str(exc)) from None
+            seen.add(case["case_no"])
+            txn.insert(case, model.partition_key(case))
+            txn.log("case.import", by, case["case_no"], at=iso(now), after=case, source=source)
+            numbers.append(case["case_no"])
+            if progress:
+                progress(1)
+    return numbers
+
+
+# -- export ---------------------------------------------------------------------------------------------
+def export_cases(ws: Workspace, fmt: str, flt: CaseFilter | None = None) -> str:
+    cases = list(iter_cases(ws, flt))
+    if fmt == "json":
+        return json.dumps(cases, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "yaml":
+        import yaml
+
+        return yaml.safe_dump(cases, allow_unicode=True, sort_keys=False)
+    rows = [flatten(c) for c in cases]
+    columns: list[str] = []
+    for row in rows or [flatten({**model.blank_case(), "overdue": False})]:
+        for key in row:
+            if key not in columns:
+                columns.append(key)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def read_source(path: str) -> str:
+    import sys
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ValidationError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise ValidationError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot be read: {exc.strerror}") from None

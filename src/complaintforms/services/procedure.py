@@ -1,0 +1,355 @@
+"""The routing procedure's steps (DESIGN.md section 1, steps 2-7), as library calls.
+
+Each step reads the case inside a transaction, applies the pure workflow function, renders
+the step's form when it has one, stores the case and logs one audit event with what changed.
+A refused step raises before anything is staged, so the case and its history stay as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from complaintforms.documents.pipeline import RendererSet, render_for_case
+from complaintforms.domain import model, workflow
+from complaintforms.domain.paper import cn_date
+from complaintforms.domain.timeutil import iso, parse_time
+from complaintforms.domain.timeutil import now as clock_now
+from complaintforms.errors import StateError, ValidationError
+from complaintforms.services.cases import view, work_calendar
+from complaintforms.storage.tinydb import Transaction
+from complaintforms.workspace import Workspace
+
+FORMATS = ("pdf", "docx")
+
+
+@dataclass
+class StepResult:
+    case: dict
+    documents: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"case": self.case, "documents": self.documents, "warnings": self.warnings}
+
+
+def step_time(value: object) -> dt.datetime:
+    """--at: when it happened on paper; default now; never in the future."""
+    return parse_time(value, "--at") if value else clock_now()
+
+
+def _apply(
+    ws: Workspace,
+    case_no: str,
+    action: str,
+    by: str,
+    change: Callable[[dict, Transaction], dict],
+    forms: tuple[tuple[str, Callable[[dict], dict] | None], ...] = (),
+    formats: tuple[str, ...] = FORMATS,
+) -> StepResult:
+    """Run one step: `change` makes the new case (it may stage files in the transaction);
+    each of `forms` is rendered from the new case, with extra values made from it."""
+    renderers = RendererSet(ws.forms_dir) if forms else None
+    if forms:
+        ws.identity  # noqa: B018 - made before the lock is taken
+    now = iso(clock_now())
+    with ws.store.transaction() as txn:
+        before = txn.get(case_no)
+        after = change(before, txn)
+        docs: list[dict] = []
+        for form, make_extra in forms:
+            extra = make_extra(after) if make_extra else None
+            docs += render_for_case(
+                ws, txn, after, form, formats, at=now, renderers=renderers, extra=extra
+            )
+        if docs:
+            after = {**after, "documents": [*after["documents"], *docs]}
+        old, new = workflow.diff(before, after)
+        txn.replace(after)
+        txn.log(action, by, case_no, at=now, before=old, after=new)
+    return StepResult(view(ws, after), docs)
+
+
+def accept_case(
+    ws: Workspace,
+    case_no: str,
+    *,
+    by: str,
+    at: object = None,
+    department: str,
+    handler: str | None = None,
+    special: bool = False,
+    severity: str | None = None,
+    category: str | None = None,
+    validity: str | None = None,
+) -> StepResult:
+    """受理: route to a department with a due date in working days."""
+    cal = work_calendar(ws)
+    when = step_time(at)
+    result = _apply(
+        ws,
+        case_no,
+        "case.accept",
+        by,
+        lambda c, _txn: workflow.accept(
+            c,
+            ws.config,
+            cal,
+            at=when,
+            by=by,
+            department=department,
+            handler=handler,
+            special=special,
+            severity=severity,
+            category=category,
+            validity=validity,
+        ),
+    )
+    result.warnings = cal.warnings
+    return result
+
+
+def reject_case(
+    ws: Workspace,
+    case_no: str,
+    *,
+    by: str,
+    reason: str,
+    at: object = None,
+    validity: str | None = None,
+) -> StepResult:
+    """不受理: close with a courteous reply letter to the complainant."""
+    when = step_time(at)
+    reply = {
+        "reason": model.text(reason, "--reason", required=True),
+        "date": cn_date(iso(when)),
+        "by": by,
+    }
+    return _apply(
+        ws,
+        case_no,
+        "case.reject",
+        by,
+        lambda c, _txn: workflow.reject(c, at=when, by=by, reason=reason, validity=validity),
+        forms=(("reply_letter", lambda _c: {"reply": reply}),),
+    )
+
+
+def _require_routed(case: dict, what: str) -> None:
+    if case["status"] != "assigned":
+        raise StateError(
+            f"{case['case_no']}: a {what} is issued for a case that is assigned to a department "
+            f"(this one is {case['status']})"
+        )
+
+
+def issue_slip(
+    ws: Workspace, case_no: str, *, by: str, formats: tuple[str, ...] = FORMATS
+) -> StepResult:
+    """三来处理反馈单 for the responsible department."""
+
+    def check(case: dict, _txn: Transaction) -> dict:
+        _require_routed(case, "feedback slip")
+        return case
+
+    return _apply(
+        ws, case_no, "slip.issue", by, check, forms=(("feedback_slip", None),), formats=formats
+    )
+
+
+def issue_letter(
+    ws: Workspace,
+    case_no: str,
+    *,
+    by: str,
+    to: str | None = None,
+    formats: tuple[str, ...] = FORMATS,
+) -> StepResult:
+    """工作联系函 with its 签收回执, to the responsible (or another named) department."""
+    config = ws.config
+    code = model.department_code(config, to, "--to") if to else None
+
+    def check(case: dict, _txn: Transaction) -> dict:
+        _require_routed(case, "work contact letter")
+        return case
+
+    def letter(case: dict) -> dict:
+        dep = config.department(code or case["assignment"]["department"])
+        return {
+            "letter": {
+                "to": dep.name,
+                "to_code": dep.code,
+                "to_head": dep.head,
+                "sender": by,
+                "sender_unit": config.org_unit,
+                "date": cn_date(iso(clock_now())),
+                "requirement": "",
+            }
+        }
+
+    return _apply(
+        ws, case_no, "letter.issue", by, check, forms=(("contact_letter", letter),), formats=formats
+    )
+
+
+def return_slip(
+    ws: Workspace,
+    case_no: str,
+    *,
+    by: str,
+    at: object = None,
+    findings: str,
+    cause: str | None,
+    responsible: str | None,
+    plan: str,
+    approved_by: str,
+    result: str,
+    customer_signed: bool,
+    approved_at: object = None,
+    notified_at: object = None,
+    scan: Path | None = None,
+) -> StepResult:
+    """What the returned paper slip says: the case is resolved. `scan` goes through the
+    same reading and QR checks as `scan intake`."""
+    from complaintforms.services.intake import attach_for_case
+
+    when = step_time(at)
+    approved = parse_time(approved_at, "--approved-at") if approved_at else None
+    notified = parse_time(notified_at, "--notified-at") if notified_at else None
+
+    def change(case: dict, txn: Transaction) -> dict:
+        new = workflow.record_return(
+            case,
+            at=when,
+            by=by,
+            findings=findings,
+            cause=cause,
+            responsible=responsible,
+            plan=plan,
+            approved_by=approved_by,
+            result=result,
+            customer_signed=customer_signed,
+            approved_at=approved,
+            notified_at=notified,
+        )
+        return attach_for_case(txn, ws, new, Path(scan), iso(when)) if scan else new
+
+    outcome = _apply(ws, case_no, "slip.return", by, change)
+    if not customer_signed:
+        outcome.warnings.append(
+            f"{case_no}: the complainant did not sign the slip (投诉人未签字); recorded"
+        )
+    return outcome
+
+
+def callback_case(
+    ws: Workspace,
+    case_no: str,
+    *,
+    by: str,
+    satisfaction: str,
+    note: str | None = None,
+    at: object = None,
+) -> StepResult:
+    """回访: the centre calls the complainant back."""
+    when = step_time(at)
+    return _apply(
+        ws,
+        case_no,
+        "case.callback",
+        by,
+        lambda c, _txn: workflow.callback(c, at=when, by=by, satisfaction=satisfaction, note=note),
+    )
+
+
+def reopen_case(
+    ws: Workspace, case_no: str, *, by: str, reason: str, at: object = None
+) -> StepResult:
+    """A dissatisfied (or otherwise unfinished) case goes back to its department."""
+    cal = work_calendar(ws)
+    when = step_time(at)
+    result = _apply(
+        ws,
+        case_no,
+        "case.reopen",
+        by,
+        lambda c, _txn: workflow.reopen(c, ws.config, cal, at=when, by=by, reason=reason),
+    )
+    result.warnings = cal.warnings
+    return result
+
+
+def close_case(
+    ws: Workspace,
+    case_no: str,
+    *,
+    by: str,
+    summary: str,
+    at: object = None,
+    cause: str | None = None,
+    measures: str | None = None,
+    penalty: str | None = None,
+    penalty_person: str | None = None,
+    validity: str | None = None,
+    formats: tuple[str, ...] = FORMATS,
+) -> StepResult:
+    """结案: summary, cause, measures, penalty with its amount from the config; issues the
+    投诉处理结案单, which shows on paper how the case ended."""
+    when = step_time(at)
+    return _apply(
+        ws,
+        case_no,
+        "case.close",
+        by,
+        lambda c, _txn: workflow.close(
+            c,
+            ws.config,
+            at=when,
+            by=by,
+            summary=summary,
+            cause=cause,
+            measures=measures,
+            penalty=penalty,
+            penalty_person=penalty_person,
+            validity=validity,
+        ),
+        forms=(("closing_form", None),),
+        formats=formats,
+    )
+
+
+def signoff_cases(
+    ws: Workspace,
+    case_nos: list[str] | None = None,
+    *,
+    quarter: str | None = None,
+    by: str,
+    at: object = None,
+) -> list[dict]:
+    """审核: the manager signs off closed cases (the quarterly review of last quarter's closed
+    cases with --quarter). All or nothing; a signed-off case can no longer be changed."""
+    from complaintforms.services.archive import select_for_quarter
+
+    when = step_time(at)
+    targets = (
+        select_for_quarter(ws, quarter, "closed")
+        if quarter
+        else list(dict.fromkeys(case_nos or []))
+    )
+    if not targets:
+        raise ValidationError(
+            f"no closed cases to sign off{' closed in ' + quarter.upper() if quarter else ''}"
+        )
+    now = iso(clock_now())
+    signed = []
+    with ws.store.transaction() as txn:
+        for case_no in targets:
+            before = txn.get(case_no)
+            after = workflow.signoff(before, at=when, by=by)
+            old, new = workflow.diff(before, after)
+            txn.replace(after)
+            txn.log("case.signoff", by, case_no, at=now, before=old, after=new)
+            signed.append(view(ws, after))
+    return signed

@@ -1,0 +1,655 @@
+"""Case records behind a small repository interface, with TinyDB files underneath.
+
+Layout under records/ (every file stays plain UTF-8 JSON that an auditor can open):
+
+    cases/YYYY-MM.json   TinyDB file (table "cases"), the cases received in that month
+    index.json           numbering counters, document serial, audit head, and per partition
+                         how many records have each status (a listing skips the rest)
+    index/cases-NN.json  case number -> [partition, doc id], in 64 shards by CRC-32 of the number
+    index/opinions-NN.json  the same for opinion-book entries
+    audit/YYYY-MM.jsonl  the hash-chained audit log, one event a line, by month of the change
+    documents/...        generated forms
+    journal.json         present only while a commit is being applied
+    .tmp/                staging area for files about to be moved into place
+
+Why partitions: a plain TinyDB file rewrites itself whole on every write, which cost
+0.4-0.5 s a write at 10,000 cases; a month's file stays small however many years pile up.
+Why shards: one index of every case number was 3.3 MB at 100,000 cases, read (28 ms) by
+every lookup and rewritten by every write; a shard holds 1/64 of them. Workspaces made with
+the single index (format 1) are still read, and upgraded by their next write.
+
+Every write goes through a Transaction: a cross-process file lock, the index read fresh
+inside the lock, changes staged in memory, then one commit. A commit writes every new file
+to records/.tmp (fsync), then writes journal.json (the commit point), then moves the files
+into place and appends the audit events. A process killed at any moment leaves either the
+old state (no journal: staged files are discarded) or a journal that the next opener
+replays to the end, so a multi-file change is all or nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+from complaintforms.errors import NotFoundError, StorageError
+
+INDEX_FORMAT = 2
+INDEX_SHARDS = 64
+# Per-partition counts of this field: `case list --overdue` reads only the months that hold
+# open cases instead of every case ever received.
+COUNTED_FIELD = "status"
+# The collections of records, each in monthly TinyDB partitions, and the field naming each record.
+ID_FIELDS = {"cases": "case_no", "opinions": "id"}
+LOCK_TIMEOUT = 120.0
+GENESIS = "0" * 64
+
+
+def dumps(data: Any) -> bytes:
+    return orjson.dumps(data)
+
+
+def loads(data: bytes) -> Any:
+    return orjson.loads(data)
+
+
+def fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_file_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, os.replace, fsync the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write_file_synced(tmp, data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    fsync_dir(path.parent)
+
+
+class OrjsonStorage(Storage):
+    """A TinyDB storage that reads a partition file as it is on disk and writes atomically.
+
+    For opening a partition outside the tool: TinyDB(path, storage=OrjsonStorage).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def read(self) -> dict | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return loads(raw) if raw.strip() else None
+
+    def write(self, data: dict) -> None:
+        atomic_write(self.path, dumps(data))
+
+
+class _StagedStorage(Storage):
+    """TinyDB storage whose writes stay in the transaction until it commits."""
+
+    def __init__(self, txn: Transaction, rel: str):
+        self._txn = txn
+        self._rel = rel
+
+    def read(self) -> dict | None:
+        return self._txn._load(self._rel)
+
+    def write(self, data: dict) -> None:
+        self._txn._stage(self._rel, data)
+
+
+def shard_rel(collection: str, key: str, shards: int = INDEX_SHARDS) -> str:
+    """The index shard (relative to records/) that holds `key` of `collection`."""
+    return f"index/{collection}-{zlib.crc32(key.encode('utf-8')) % shards:02d}.json"
+
+
+def event_hash(event: dict) -> str:
+    body = {k: v for k, v in event.items() if k != "hash"}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class CaseStore:
+    """The repository: reads without the lock (files are replaced atomically), writes in
+    transactions under the lock."""
+
+    def __init__(self, records: Path, *, lock_timeout: float = LOCK_TIMEOUT):
+        self.records = Path(records)
+        self.lock_timeout = lock_timeout
+        self._lock = None
+
+    # -- paths -------------------------------------------------------------------------
+    @property
+    def index_path(self) -> Path:
+        return self.records / "index.json"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.records / "journal.json"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.records / ".tmp"
+
+    def partition_rel(self, key: str, collection: str = "cases") -> str:
+        return f"{collection}/{key}.json"
+
+    # -- locking and recovery ------------------------------------------------------------
+    def lock(self):
+        from filelock import FileLock
+
+        if self._lock is None:
+            self.records.mkdir(parents=True, exist_ok=True)
+            self._lock = FileLock(str(self.records / ".lock"), timeout=self.lock_timeout)
+        return self._lock
+
+    def _acquire(self) -> None:
+        from filelock import Timeout
+
+        try:
+            self.lock().acquire()
+        except Timeout:
+            raise StorageError(
+                f"{self.records}: the records are locked by another process "
+                f"(waited {self.lock_timeout:.0f} s); try again"
+            ) from None
+
+    def recover(self) -> bool:
+        """Finish or discard an interrupted commit. Call with the lock held."""
+        replayed = False
+        if self.journal_path.exists():
+            try:
+                journal = loads(self.journal_path.read_bytes())
+            except orjson.JSONDecodeError:
+                # The journal is written atomically, so a torn one cannot be; treat it as
+                # damage rather than guess.
+                raise StorageError(f"{self.journal_path}: damaged commit journal") from None
+            self._apply(journal)
+            self.journal_path.unlink()
+            fsync_dir(self.records)
+            replayed = True
+        for stray in self.records.glob(".*.tmp"):  # a journal write cut short
+            stray.unlink(missing_ok=True)
+        if self.tmp_dir.exists():
+            for leftover in self.tmp_dir.iterdir():
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+        return replayed
+
+    def _apply(self, journal: dict) -> None:
+        for tmp_rel, final_rel in journal["moves"]:
+            tmp, final = self.records / tmp_rel, self.records / final_rel
+            if tmp.exists():
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, final)
+                fsync_dir(final.parent)
+        for rel in journal.get("deletes", []):
+            (self.records / rel).unlink(missing_ok=True)
+        for seg_rel, offset, text in journal["appends"]:
+            seg = self.records / seg_rel
+            seg.parent.mkdir(parents=True, exist_ok=True)
+            with open(seg, "ab") as fh:
+                pass  # create when missing
+            with open(seg, "r+b") as fh:
+                fh.truncate(offset)
+                fh.seek(offset)
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+
+    def _ensure_consistent(self) -> None:
+        """Readers: if a commit was interrupted, take the lock and finish it first."""
+        if self.journal_path.exists():
+            self._acquire()
+            try:
+                self.recover()
+            finally:
+                self.lock().release()
+
+    # -- reading ---------------------------------------------------------------------------
+    def read_index(self) -> dict:
+        try:
+            raw = self.index_path.read_bytes()
+        except FileNotFoundError:
+            return new_index()
+        try:
+            index = loads(raw)
+        except orjson.JSONDecodeError:
+            raise StorageError(f"{self.index_path}: damaged (not valid JSON)") from None
+        if index.get("format") not in (1, INDEX_FORMAT):
+            raise StorageError(f"{self.index_path}: unknown index format {index.get('format')!r}")
+        return index
+
+    def _read_json(self, rel: str) -> Any:
+        path = self.records / rel
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            return loads(raw)
+        except orjson.JSONDecodeError:
+            raise StorageError(f"{path}: damaged (not valid JSON)") from None
+
+    def locate(self, key: str, collection: str = "cases", index: dict | None = None):
+        """[partition, doc id] of a case (or opinion), or None; reads one index shard."""
+        index = index if index is not None else self.read_index()
+        if index["format"] == 1:
+            return index.get(collection, {}).get(key)
+        return (self._read_json(shard_rel(collection, key, index["shards"])) or {}).get(key)
+
+    def partitions_with(self, values: Iterable[str], collection: str = "cases") -> list[str] | None:
+        """Partitions holding a record whose status is one of `values`; None when the index
+        has no counts (a workspace not written since counts were added)."""
+        self._ensure_consistent()
+        counts = self.read_index().get("counts")
+        if counts is None:
+            return None
+        values = set(values)
+        return sorted(
+            key
+            for key, by_value in counts.get(collection, {}).items()
+            if any(by_value.get(v) for v in values)
+        )
+
+    def iter_index(self, collection: str = "cases") -> Iterator[tuple[str, list]]:
+        """Every (key, [partition, doc id]) of a collection's index."""
+        self._ensure_consistent()
+        index = self.read_index()
+        if index["format"] == 1:
+            yield from index.get(collection, {}).items()
+            return
+        for n in range(index["shards"]):
+            yield from (self._read_json(f"index/{collection}-{n:02d}.json") or {}).items()
+
+    def read_partition(self, key: str, collection: str = "cases") -> dict:
+        path = self.records / self.partition_rel(key, collection)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        try:
+            return (loads(raw) or {}).get(collection, {})
+        except orjson.JSONDecodeError:
+            raise StorageError(f"{path}: damaged (not valid JSON)") from None
+
+    def get(self, case_no: str) -> dict:
+        self._ensure_consistent()
+        where = self.locate(case_no)
+        if where is None:
+            raise NotFoundError(f"no case {case_no}")
+        doc = self.read_partition(where[0]).get(str(where[1]))
+        if doc is None:
+            raise StorageError(f"{case_no}: listed in the index but missing from its partition")
+        return doc
+
+    def partitions(self, collection: str = "cases") -> list[str]:
+        folder = self.records / collection
+        if not folder.exists():
+            return []
+        return sorted(p.stem for p in folder.glob("*.json"))
+
+    def iter_cases(
+        self, partitions: Iterable[str] | None = None, collection: str = "cases"
+    ) -> Iterator[dict]:
+        """Every case (or opinion), partition by partition (oldest first), in registration order."""
+        self._ensure_consistent()
+        keys = self.partitions(collection) if partitions is None else sorted(set(partitions))
+        for key in keys:
+            docs = self.read_partition(key, collection)
+            for doc_id in sorted(docs, key=int):
+                yield docs[doc_id]
+
+    def count(self, collection: str = "cases") -> int:
+        return sum(1 for _ in self.iter_index(collection))
+
+    def audit_segments(self) -> list[Path]:
+        folder = self.records / "audit"
+        if not folder.exists():
+            return []
+        return sorted(folder.glob("*.jsonl"))
+
+    def iter_events(self, since_month: str | None = None) -> Iterator[dict]:
+        for seg in self.audit_segments():
+            if since_month and seg.stem < since_month:
+                continue
+            with open(seg, "rb") as fh:
+                for line in fh:
+                    if line.strip():
+                        yield loads(line)
+
+    def history(self, case_no: str) -> list[dict]:
+        case = self.get(case_no)
+        since = (case.get("recorded_at") or "")[:7] or None
+        return [e for e in self.iter_events(since) if e.get("case") == case_no]
+
+    def verify_audit(self) -> list[str]:
+        """Every problem in the audit chain (an altered, inserted or deleted event)."""
+        self._ensure_consistent()
+        problems: list[str] = []
+        prev_hash, prev_seq = GENESIS, 0
+        for seg in self.audit_segments():
+            with open(seg, "rb") as fh:
+                for lineno, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    where = f"{seg.relative_to(self.records)} line {lineno}"
+                    try:
+                        event = loads(line)
+                    except orjson.JSONDecodeError:
+                        problems.append(f"{where}: not valid JSON")
+                        continue
+                    if event.get("seq") != prev_seq + 1:
+                        problems.append(
+                            f"{where}: event {event.get('seq')} follows {prev_seq} (an event is missing or inserted)"
+                        )
+                    if event.get("prev") != prev_hash:
+                        problems.append(f"{where}: chain broken (prev hash does not match)")
+                    if event_hash(event) != event.get("hash"):
+                        problems.append(
+                            f"{where}: event {event.get('seq')} was altered (hash mismatch)"
+                        )
+                    prev_hash, prev_seq = event.get("hash", ""), event.get("seq", prev_seq + 1)
+        head = self.read_index().get("audit", {})
+        if head.get("seq", 0) != prev_seq or head.get("hash", GENESIS) != prev_hash:
+            problems.append(
+                f"audit log ends at event {prev_seq} but the index records event "
+                f"{head.get('seq', 0)} as the last (events were removed or added)"
+            )
+        return problems
+
+    # -- writing ---------------------------------------------------------------------------
+    def transaction(self) -> Transaction:
+        return Transaction(self)
+
+
+def new_index() -> dict:
+    return {
+        "format": INDEX_FORMAT,
+        "shards": INDEX_SHARDS,
+        "counts": {},
+        "counters": {},
+        "doc_serial": 0,
+        "audit": {"seq": 0, "hash": GENESIS, "segment": ""},
+    }
+
+
+class Transaction:
+    """A unit of change: `with store.transaction() as txn: ...` commits on success and
+    discards everything on an exception."""
+
+    def __init__(self, store: CaseStore):
+        self.store = store
+        self.records = store.records
+        self._data: dict[str, Any] = {}
+        self._dirty: set[str] = set()
+        self._moves: list[tuple[str, str]] = []
+        self._deletes: list[str] = []
+        self._events: list[dict] = []
+        self._dbs: dict[str, TinyDB] = {}
+        self.index: dict = {}
+        self._active = False
+
+    def __enter__(self) -> Transaction:
+        self.store._acquire()
+        try:
+            self.store.recover()
+            self.index = self.store.read_index()
+            self.store.tmp_dir.mkdir(parents=True, exist_ok=True)
+            if self.index["format"] == 1:
+                self._upgrade_index()
+            if "counts" not in self.index:
+                self._count_all()
+        except BaseException:
+            self.store.lock().release()
+            raise
+        self._active = True
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._commit()
+        finally:
+            self._active = False
+            if exc_type is not None:
+                self._discard()
+            self.store.lock().release()
+
+    # -- staging (used by _StagedStorage) ---------------------------------------------------
+    def _load(self, rel: str) -> Any:
+        if rel not in self._data:
+            path = self.records / rel
+            try:
+                raw = path.read_bytes()
+                self._data[rel] = loads(raw) if raw.strip() else None
+            except FileNotFoundError:
+                self._data[rel] = None
+            except orjson.JSONDecodeError:
+                raise StorageError(f"{path}: damaged (not valid JSON)") from None
+        return self._data[rel]
+
+    def _stage(self, rel: str, data: Any) -> None:
+        self._data[rel] = data
+        self._dirty.add(rel)
+
+    def _table(self, partition: str, collection: str = "cases"):
+        rel = self.store.partition_rel(partition, collection)
+        if rel not in self._dbs:
+            self._dbs[rel] = TinyDB(storage=_StagedStorage, txn=self, rel=rel)
+        return self._dbs[rel].table(collection)
+
+    def _upgrade_index(self) -> None:
+        """Format 1 (one index of every number) to shards, staged with this transaction."""
+        shards = self.index["shards"] = INDEX_SHARDS
+        for collection in ID_FIELDS:
+            for key, where in self.index.pop(collection, {}).items():
+                rel = shard_rel(collection, key, shards)
+                self._stage(rel, {**(self._load(rel) or {}), key: where})
+        self.index["format"] = INDEX_FORMAT
+        self._dirty.add("index.json")  # written at commit even if nothing else changes
+
+    def _count_all(self) -> None:
+        """Counts by status for every partition, from the records (once, on upgrade)."""
+        counts: dict = {}
+        for collection in ID_FIELDS:
+            for key in self.store.partitions(collection):
+                for record in self.store.read_partition(key, collection).values():
+                    self._count(counts, collection, key, record, 1)
+        self.index["counts"] = counts
+        self._dirty.add("index.json")
+
+    @staticmethod
+    def _count(counts: dict, collection: str, partition: str, record: dict, delta: int) -> None:
+        value = record.get(COUNTED_FIELD)
+        if not isinstance(value, str):
+            return
+        by_value = counts.setdefault(collection, {}).setdefault(partition, {})
+        n = by_value.get(value, 0) + delta
+        if n:
+            by_value[value] = n
+        else:
+            by_value.pop(value, None)
+
+    def _locate(self, key: str, collection: str = "cases"):
+        return (self._load(shard_rel(collection, key, self.index["shards"])) or {}).get(key)
+
+    # -- the repository operations ------------------------------------------------------------
+    def exists(self, case_no: str) -> bool:
+        return self._locate(case_no) is not None
+
+    def get(self, case_no: str) -> dict:
+        where = self._locate(case_no)
+        if where is None:
+            raise NotFoundError(f"no case {case_no}")
+        doc = self._table(where[0]).get(doc_id=where[1])
+        if doc is None:
+            raise StorageError(f"{case_no}: listed in the index but missing from its partition")
+        return dict(doc)
+
+    def insert(self, case: dict, partition: str, collection: str = "cases") -> None:
+        key = case[ID_FIELDS[collection]]
+        rel = shard_rel(collection, key, self.index["shards"])
+        shard = self._load(rel) or {}
+        if key in shard:
+            raise StorageError(f"number {key} is already taken")
+        doc_id = self._table(partition, collection).insert(case)
+        self._stage(rel, {**shard, key: [partition, doc_id]})
+        self._count(self.index["counts"], collection, partition, case, 1)
+
+    def replace(self, case: dict) -> None:
+        where = self._locate(case["case_no"])
+        if where is None:
+            raise NotFoundError(f"no case {case['case_no']}")
+        partition, doc_id = where
+        table = self._table(partition)
+        before = table.get(doc_id=doc_id)
+
+        def _replace(doc: dict) -> None:
+            doc.clear()
+            doc.update(case)
+
+        table.update(_replace, doc_ids=[doc_id])
+        if before is not None:
+            self._count(self.index["counts"], "cases", partition, before, -1)
+        self._count(self.index["counts"], "cases", partition, case, 1)
+
+    def next_seq(self, counter: str) -> int:
+        counters = self.index["counters"]
+        counters[counter] = counters.get(counter, 0) + 1
+        return counters[counter]
+
+    def bump_seq(self, counter: str, seq: int) -> None:
+        """Make sure the counter never hands out `seq` again (an imported number)."""
+        counters = self.index["counters"]
+        counters[counter] = max(counters.get(counter, 0), seq)
+
+    def next_doc_serial(self) -> int:
+        self.index["doc_serial"] += 1
+        return self.index["doc_serial"]
+
+    def tmp_path(self, suffix: str = "") -> Path:
+        return self.store.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+
+    def add_file(self, tmp: Path, final_rel: str) -> None:
+        """A file already written (and fsynced) under records/.tmp, moved into place on commit."""
+        self._moves.append((str(tmp.relative_to(self.records)), final_rel))
+
+    def read_json(self, rel: str) -> Any:
+        """A JSON file under records/ as this transaction sees it (None when missing)."""
+        return self._load(rel)
+
+    def write_json(self, rel: str, data: Any) -> None:
+        """Replace a JSON file under records/ when the transaction commits."""
+        self._stage(rel, data)
+
+    def delete_file(self, rel: str) -> None:
+        """Remove a file under records/ when the commit is applied."""
+        self._deletes.append(rel)
+
+    def _load_text(self, rel: str) -> str:
+        path = self.records / rel
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    def log(
+        self,
+        action: str,
+        by: str,
+        case_no: str | None,
+        *,
+        at: str,
+        before: Any = None,
+        after: Any = None,
+        **extra: Any,
+    ) -> dict:
+        head = self.index["audit"]
+        event = {
+            "seq": head["seq"] + 1,
+            "at": at,
+            "by": by,
+            "action": action,
+            "case": case_no,
+            "before": before,
+            "after": after,
+            **extra,
+            "prev": head["hash"],
+        }
+        event["hash"] = event_hash(event)
+        segment = max(head.get("segment") or "", at[:7])
+        self.index["audit"] = {"seq": event["seq"], "hash": event["hash"], "segment": segment}
+        self._events.append((segment, event))
+        return event
+
+    # -- commit ---------------------------------------------------------------------------------
+    def _commit(self) -> None:
+        if not self._dirty and not self._moves and not self._events and not self._deletes:
+            return
+        tmp_dir = self.store.tmp_dir
+        moves: list[tuple[str, str]] = []
+        # Partitions before the index shards that point into them.
+        for rel in sorted(self._dirty - {"index.json"}, key=lambda r: (r.startswith("index/"), r)):
+            tmp = tmp_dir / f"{uuid.uuid4().hex}.json"
+            write_file_synced(tmp, dumps(self._data[rel]))
+            moves.append((str(tmp.relative_to(self.records)), rel))
+        moves.extend(self._moves)
+        # The index goes last, so a reader never finds a case the partitions lack.
+        tmp = tmp_dir / f"{uuid.uuid4().hex}.json"
+        write_file_synced(tmp, dumps(self.index))
+        moves.append((str(tmp.relative_to(self.records)), "index.json"))
+
+        appends: dict[str, list[bytes]] = {}
+        for segment, event in self._events:
+            appends.setdefault(segment, []).append(orjson.dumps(event, option=orjson.OPT_SORT_KEYS))
+        append_list = []
+        for segment, lines in appends.items():
+            seg_path = self.records / "audit" / f"{segment}.jsonl"
+            offset = seg_path.stat().st_size if seg_path.exists() else 0
+            text = (b"\n".join(lines) + b"\n").decode("utf-8")
+            append_list.append((f"audit/{segment}.jsonl", offset, text))
+        fsync_dir(tmp_dir)
+        journal = {
+            "txid": uuid.uuid4().hex,
+            "moves": moves,
+            "deletes": self._deletes,
+            "appends": append_list,
+        }
+        atomic_write(self.store.journal_path, dumps(journal))  # the commit point
+        self.store._apply(journal)
+        self.store.journal_path.unlink()
+        fsync_dir(self.records)
+
+    def _discard(self) -> None:
+        for tmp_rel, _final in self._moves:
+            (self.records / tmp_rel).unlink(missing_ok=True)
