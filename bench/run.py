@@ -147,7 +147,7 @@ def stop_servers() -> None:
 
 def warm_pdf_seconds(root: Path, runs: int = 10) -> float:
     from complaintforms.documents.forms import build_context, get_form
-    from complaintforms.documents.pipeline import RendererSet
+    from complaintforms.documents.render import RendererSet
     from complaintforms.services.cases import register_case
     from complaintforms.workspace import Workspace
 

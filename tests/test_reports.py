@@ -434,7 +434,7 @@ def test_the_figures_are_one_pure_function_of_the_cases(cf, ws, ledger_ws):
     from complaintforms.domain import figures
     from complaintforms.domain.workdays import WorkCalendar
 
-    cases = [json.loads(json.dumps(c)) for c in ws.store.iter_cases()]
+    cases = [json.loads(json.dumps(c)) for c in ws.store.iter_records()]
     pure = figures.compute(
         cases,
         figures.Period.parse("2026Q3"),

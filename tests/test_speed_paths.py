@@ -17,7 +17,7 @@ import pytest
 from complaintforms.documents import fonts as formfont
 from complaintforms.documents import server as renderd
 from complaintforms.documents.forms import build_context, get_form
-from complaintforms.documents.pipeline import RendererSet
+from complaintforms.documents.render import RendererSet
 
 from .conftest import pdf_fonts, pdf_qr_codes, pdf_text, run_cli
 

@@ -9,9 +9,12 @@ import shutil
 from functools import cached_property
 from pathlib import Path
 
+import orjson
+
 from complaintforms.config import CONFIG_NAME, Config, load_config
 from complaintforms.errors import WorkspaceError
-from complaintforms.storage.tinydb import CaseStore, atomic_write, dumps, loads
+from complaintforms.storage.base import Store
+from complaintforms.storage.paths import stored_path
 
 ENV_VAR = "COMPLAINTFORMS_WORKSPACE"
 
@@ -33,8 +36,13 @@ def defaults_dir() -> Path:
 
 
 class Workspace:
-    def __init__(self, root: Path):
+    """A workspace folder and the store that keeps its records. `store` may be given (an
+    in-memory store in tests); by default it is the TinyDB files under records/."""
+
+    def __init__(self, root: Path, store: Store | None = None):
         self.root = Path(root).resolve()
+        if store is not None:
+            self.__dict__["store"] = store  # cached_property's slot
 
     @classmethod
     def open(cls, root: Path | str | None = None) -> Workspace:
@@ -69,25 +77,32 @@ class Workspace:
         return load_config(self.config_path)
 
     @cached_property
-    def store(self) -> CaseStore:
-        return CaseStore(self.records_dir)
+    def store(self) -> Store:
+        from complaintforms.storage.tinydb import TinyDBStore
+
+        return TinyDBStore(self.records_dir)
+
+    def local_path(self, recorded: str) -> Path:
+        """A document's or scan's recorded path ("records/…") as a file on this machine."""
+        from complaintforms.storage.paths import logical
+
+        return self.store.local_path(logical(recorded))
 
     # -- identity, for QR codes -------------------------------------------------------------
-    @property
-    def identity_path(self) -> Path:
-        return self.records_dir / "workspace.json"
-
     @cached_property
     def identity(self) -> dict:
-        """{'id': 8 hex chars, 'secret': hex}; made on first use, under the lock."""
-        path = self.identity_path
-        if not path.exists():
-            with self.store.transaction():
-                if not path.exists():
+        """{'id': 8 hex chars, 'secret': hex}; made on first use, in a transaction."""
+        path = stored_path("identity")
+        raw = self.store.read_file(path) if self.store.file_exists(path) else None
+        if raw is None:
+            with self.store.transaction() as txn:
+                raw = txn.read_file(path)
+                if raw is None:
                     ident = {"id": secrets.token_hex(4).upper(), "secret": secrets.token_hex(16)}
-                    atomic_write(path, dumps(ident))
+                    raw = orjson.dumps(ident)
+                    txn.put_file(path, raw)
         try:
-            ident = loads(path.read_bytes())
+            ident = orjson.loads(raw)
             return {"id": str(ident["id"]), "secret": str(ident["secret"])}
         except (ValueError, KeyError, TypeError):
             raise WorkspaceError(f"{path}: damaged workspace identity") from None

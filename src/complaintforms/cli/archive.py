@@ -32,10 +32,10 @@ def archive_build(state: State, case_nos: tuple[str, ...], quarter: str | None, 
         raise click.UsageError("give case numbers or --quarter (not both)")
     result = build(state.ws, list(case_nos) or None, quarter=quarter, by=by)
     lines = [
-        f"{b['case_no']}  {state.ws.root / b['bundle']}  sha256 {b['sha256'][:16]}…"
+        f"{b['case_no']}  {state.ws.local_path(b['bundle'])}  sha256 {b['sha256'][:16]}…"
         for b in result.bundles
     ]
-    lines += [f"transfer list: {state.ws.root / d['path']}" for d in result.transfer_list]
+    lines += [f"transfer list: {state.ws.local_path(d['path'])}" for d in result.transfer_list]
     emit(
         state, {"bundles": result.bundles, "transfer_list": result.transfer_list}, "\n".join(lines)
     )
@@ -155,7 +155,7 @@ def archive_purge(state: State, dry_run: bool, yes: bool, by: str) -> None:
         emit(state, result, text or "nothing past its retention period")
     else:
         lines = [f"disposed of {len(result['disposed'])} bundle(s)"]
-        lines += [f"  register: {state.ws.root / d['path']}" for d in result["register"]]
+        lines += [f"  register: {state.ws.local_path(d['path'])}" for d in result["register"]]
         emit(state, result, "\n".join(lines))
 
 

@@ -19,8 +19,39 @@ from complaintforms.errors import ComplaintFormsError
 CHANNELS = "phone|letter|visit|email|web|wechat|opinion_book (or 来电 来信 来访 电子邮件 网站留言 微信 意见簿)"
 
 
+def _json_anywhere(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """The hidden --json of a subcommand: sets the global flag (DESIGN.md section 14)."""
+    state = ctx.find_object(State)
+    if value and state is not None:
+        state.json = True
+
+
+def json_option() -> click.Option:
+    """`--json` after the subcommand (`case show X --json`, `case --json show X`) means the same
+    as the global `--json` before it. Every command added to a CFGroup gets this hidden flag, so
+    click's own parser places it: it is an option wherever an option may stand, but not after
+    `--`, and not when it is the value of another option (`--content --json` records the text
+    "--json"). Hidden, so that each command's --help lists only its own options; the root's
+    --help lists the global one."""
+    return click.Option(
+        ["--json", "json_anywhere"],
+        is_flag=True,
+        expose_value=False,
+        hidden=True,
+        callback=_json_anywhere,
+        help="Print machine-readable JSON only on stdout (same as the global --json).",
+    )
+
+
 class CFGroup(click.Group):
-    """Maps the library's exceptions to a one-line message and exit 1, never a traceback."""
+    """Maps the library's exceptions to a one-line message and exit 1, never a traceback.
+
+    Every command added to it also accepts `--json` (see json_option)."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not any("--json" in getattr(p, "opts", ()) for p in cmd.params):
+            cmd.params.append(json_option())
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -215,7 +215,7 @@ def case_new(state: State, source: str | None, **flags: Any) -> None:
     case = register_case(state.ws, data)
     lines = [case["case_no"]]
     if not state.json:
-        lines += [f"  {state.ws.root / d['path']}" for d in case["documents"]]
+        lines += [f"  {state.ws.local_path(d['path'])}" for d in case["documents"]]
     emit(state, case, "\n".join(lines))
 
 
@@ -404,7 +404,9 @@ def form_render(
         if bar is not None:
             bar.__exit__(None, None, None)
     emit(
-        state, docs, "\n".join(str(state.ws.root / d["path"]) for d in docs) or "nothing to render"
+        state,
+        docs,
+        "\n".join(str(state.ws.local_path(d["path"])) for d in docs) or "nothing to render",
     )
 
 

@@ -24,7 +24,7 @@ def step_options(func):
 def report_step(state: State, result, headline: str) -> None:
     for warning in result.warnings:
         click.echo(f"complaintforms: warning: {warning}", err=True)
-    lines = [headline] + [f"  {state.ws.root / d['path']}" for d in result.documents]
+    lines = [headline] + [f"  {state.ws.local_path(d['path'])}" for d in result.documents]
     emit(state, result.as_dict(), "\n".join(lines))
 
 

@@ -51,7 +51,7 @@ def register_render(state: State, month: str, department: str | None, by: str) -
 
     result = render_register(state.ws, month, department=department, by=by)
     lines = [f"{result['entries']} entries"] + [
-        f"  {state.ws.root / d['path']}" for d in result["documents"]
+        f"  {state.ws.local_path(d['path'])}" for d in result["documents"]
     ]
     emit(state, result, "\n".join(lines))
 
@@ -77,7 +77,7 @@ def _report(state: State, period: str, as_of: str | None, formats: str, by: str)
         f"{result['period']}: {result['total']} cases (previous {result['previous_period_total']}, "
         f"same period last year {result['same_period_last_year_total']}); on time "
         f"{'—' if rate is None else f'{rate:.1%}'}; {result['overdue_open']} overdue open",
-    ] + [f"  {state.ws.root / f['path']}" for f in result["files"]]
+    ] + [f"  {state.ws.local_path(f['path'])}" for f in result["files"]]
     emit(state, result, "\n".join(lines))
 
 

@@ -182,7 +182,7 @@ def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return  # another server for the same forms is running or starting
-    from complaintforms.documents.pipeline import RendererSet, quieter_gc, render_all
+    from complaintforms.documents.render import RendererSet, quieter_gc, render_all
 
     renderers = RendererSet(forms_dir)
     renderers.get("pdf").warm_up(family)  # before the first request arrives

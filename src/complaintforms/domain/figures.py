@@ -8,55 +8,16 @@ taken in Asia/Shanghai; a case belongs to the period it was received in.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from complaintforms.domain.periods import Period
 from complaintforms.domain.timeutil import from_iso
 from complaintforms.domain.workdays import WorkCalendar
 from complaintforms.domain.workflow import effective_due, is_overdue
-from complaintforms.errors import ValidationError
 
 UNCLASSIFIED = "unclassified"  # the key for a case not (yet) given a category or validity
 CLOSED_STATES = ("closed", "signed_off", "archived")
-
-
-@dataclass(frozen=True)
-class Period:
-    """A month (2026-11) or a quarter (2026Q4)."""
-
-    label: str
-    months: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, text: str) -> Period:
-        text = (text or "").strip().upper()
-        if m := re.fullmatch(r"(\d{4})Q([1-4])", text):
-            year, q = int(m.group(1)), int(m.group(2))
-            return cls(text, tuple(f"{year}-{mo:02d}" for mo in range(3 * q - 2, 3 * q + 1)))
-        if m := re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", text):
-            return cls(text, (text,))
-        raise ValidationError(f"{text!r} is not a month (2026-11) or a quarter (2026Q4)")
-
-    @property
-    def is_quarter(self) -> bool:
-        return len(self.months) == 3
-
-    def shifted(self, months: int) -> Period:
-        """The period `months` earlier (positive) of the same length."""
-        year, month = int(self.months[0][:4]), int(self.months[0][5:7])
-        index = year * 12 + (month - 1) - months
-        first = f"{index // 12}-{index % 12 + 1:02d}"
-        if self.is_quarter:
-            return Period.parse(f"{index // 12}Q{(index % 12) // 3 + 1}")
-        return Period.parse(first)
-
-    def previous(self) -> Period:
-        return self.shifted(3 if self.is_quarter else 1)
-
-    def last_year(self) -> Period:
-        return self.shifted(12)
 
 
 def received_month(case: dict) -> str:

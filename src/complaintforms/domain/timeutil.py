@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import unicodedata
 
 from complaintforms.errors import ValidationError
 
@@ -23,12 +25,72 @@ def now() -> dt.datetime:
     return dt.datetime.now(CST).replace(microsecond=0)
 
 
+# The forms a clerk may type (DESIGN.md section 14), after NFKC normalisation (full-width
+# digits, colon, slash and space become ASCII). ISO 8601 is tried first, by the standard library.
+# The date: 2026-11-16, 2026/11/16, 2026-1-5, 2026年11月16日 (日 or 号).
+_DATE = (
+    r"(?P<y>\d{4})(?:(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
+    r"|\s*年\s*(?P<cm>\d{1,2})\s*月\s*(?P<cd>\d{1,2})\s*[日号])"
+)
+# The time of day: 9:30, 09:30:15, 9时30分, 9点30分, 9时30分15秒, 9时, 9点30.
+_CLOCK = (
+    r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?"
+    r"|(?P<cH>\d{1,2})\s*[时点]\s*(?:(?P<cM>\d{1,2})\s*(?:分\s*(?:(?P<cS>\d{1,2})\s*秒)?)?)?"
+)
+_DATE_RE = re.compile(_DATE)
+# A space or 'T' between date and time; after '日' nothing is needed.
+_TIME_RE = re.compile(rf"(?:{_DATE})(?:(?:\s+|(?<=[日号])|T)(?:{_CLOCK}))?")
+TIME_FORMS = "e.g. 2026-11-16 09:30, 2026/11/16 9:30, 2026年11月16日 9:30, or ISO 8601"
+DATE_FORMS = "e.g. 2026-11-16, 2026/11/16 or 2026年11月16日"
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def _date_of(m: re.Match) -> dt.date:
+    day = m.group("d") or m.group("cd")
+    return dt.date(int(m.group("y")), int(m.group("m") or m.group("cm")), int(day))
+
+
+def _parse_text_time(text: str) -> dt.datetime | None:
+    """A clerk's time as a (naive or aware) datetime, or None when it is not one."""
+    normalised = _normalise(text)
+    try:
+        return dt.datetime.fromisoformat(normalised.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    m = _TIME_RE.fullmatch(normalised)
+    if not m:
+        return None
+    try:
+        day = _date_of(m)
+        hour = m.group("H") or m.group("cH") or 0
+        minute_ = m.group("M") or m.group("cM") or 0
+        second = m.group("S") or m.group("cS") or 0
+        return dt.datetime.combine(day, dt.time(int(hour), int(minute_), int(second)))
+    except ValueError:  # 2026-02-30, 25:00
+        return None
+
+
+def minute(value: dt.datetime) -> dt.datetime:
+    """`value` truncated to the minute: the precision at which times are shown and compared."""
+    return value.replace(second=0, microsecond=0)
+
+
+def same_or_later_minute(a: dt.datetime, b: dt.datetime) -> bool:
+    """Whether `a` is not before `b` as shown on paper: 09:30 is not before 09:30:45."""
+    return minute(a) >= minute(b)
+
+
 def parse_time(
     value: object, field: str, *, allow_future: bool = False, reference: dt.datetime | None = None
 ) -> dt.datetime:
-    """Parse an ISO 8601 time (or 'YYYY-MM-DD HH:MM[:SS]', or a date) into +08:00.
+    """Parse a time as a clerk types it into +08:00 (see TIME_FORMS; full-width digits too).
 
-    A naive time is taken as Beijing time; an offset is converted.
+    A naive time is taken as Beijing time; an offset is converted. A date alone means 00:00;
+    a time without seconds keeps seconds 0. "Not in the future" is judged at minute precision:
+    a time in the current minute (plus FUTURE_TOLERANCE) is never in the future.
     """
     if isinstance(value, dt.datetime):
         parsed = value
@@ -37,33 +99,39 @@ def parse_time(
     else:
         text = str(value or "").strip()
         if not text:
-            raise ValidationError(f"{field}: a time is required")
-        try:
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationError(
-                f"{field}: {text!r} is not a valid time (use YYYY-MM-DD HH:MM or ISO 8601)"
-            ) from None
+            raise ValidationError(f"{field}: a time is required ({TIME_FORMS})")
+        parsed = _parse_text_time(text)
+        if parsed is None:
+            raise ValidationError(f"{field}: {text!r} is not a valid time ({TIME_FORMS})")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=CST)
     parsed = parsed.astimezone(CST).replace(microsecond=0)
     if not allow_future:
         ref = reference or now()
-        if parsed > ref + FUTURE_TOLERANCE:
+        if minute(parsed) > minute(ref) + FUTURE_TOLERANCE:
             raise ValidationError(f"{field}: {iso(parsed)} is in the future")
     return parsed
 
 
 def parse_date(value: object, field: str) -> dt.date:
+    """A date as ISO 8601 or as a clerk types it: 2026/11/16, 2026年11月16日, 2026-1-5."""
     if isinstance(value, dt.datetime):
         return value.astimezone(CST).date()
     if isinstance(value, dt.date):
         return value
     text = str(value or "").strip()
+    normalised = _normalise(text)
     try:
-        return dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(normalised)
     except ValueError:
-        raise ValidationError(f"{field}: {text!r} is not a valid date (use YYYY-MM-DD)") from None
+        pass
+    m = _DATE_RE.fullmatch(normalised)
+    try:
+        if m:
+            return _date_of(m)
+    except ValueError:
+        pass
+    raise ValidationError(f"{field}: {text!r} is not a valid date ({DATE_FORMS})")
 
 
 def iso(value: dt.datetime | None) -> str | None:

@@ -291,6 +291,12 @@ def signoff(case: dict, *, at: dt.datetime, by: str) -> dict:
     return new
 
 
+def archive(case: dict, *, bundle: str, sha256: str, at: str) -> dict:
+    """Sealed into its bundle: the state machine's last step."""
+    new_status = next_state(case, "archive")
+    return {**case, "status": new_status, "archive": {"bundle": bundle, "sha256": sha256, "at": at}}
+
+
 def effective_due(case: dict, deadlines: dict[str, int], cal: WorkCalendar) -> dt.date:
     """The assigned due date, or for a case not yet routed the limit counted from receipt."""
     if case["assignment"].get("due"):

@@ -22,11 +22,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from complaintforms.documents.pipeline import store_files
+from complaintforms.domain import workflow
 from complaintforms.domain.timeutil import from_iso, iso
 from complaintforms.domain.timeutil import now as clock_now
-from complaintforms.errors import ComplaintFormsError, NotFoundError, StateError, ValidationError
+from complaintforms.errors import (
+    ComplaintFormsError,
+    NotFoundError,
+    StateError,
+    StorageError,
+    ValidationError,
+)
 from complaintforms.services.cases import quarter_months
-from complaintforms.storage.tinydb import write_file_synced
+from complaintforms.services.steps import MAX_TRIES, Conflict
+from complaintforms.storage.paths import logical, shown, stored_path
 from complaintforms.workspace import Workspace
 
 logging.getLogger("bagit").setLevel(logging.ERROR)
@@ -46,9 +55,9 @@ def quarter_of(iso_time: str) -> tuple[int, int]:
 
 
 def bundle_rel(case: dict) -> str:
-    """records/archive/YYYY/Qn/<case>.zip, by the quarter the case was closed in."""
+    """archive/YYYY/Qn/<case>.zip, by the quarter the case was closed in."""
     year, q = quarter_of(case["closure"]["at"])
-    return f"archive/{year}/Q{q}/{nfc(case['case_no'])}.zip"
+    return stored_path("bundle", year=year, quarter=q, case_no=case["case_no"])
 
 
 def nfc(name: str) -> str:
@@ -75,18 +84,18 @@ def _bag_payload(ws: Workspace, case: dict, events: list[dict], bag: Path) -> No
         "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in events),
         encoding="utf-8",
     )
-    for doc in case["documents"]:
-        src = ws.root / doc["path"]
-        if not src.is_file():
-            raise StateError(
-                f"{case['case_no']}: document {doc['path']} is missing; cannot archive"
-            )
-        shutil.copyfile(src, data / "forms" / nfc(src.name))
-    for att in case["attachments"]:
-        src = ws.root / att["path"]
-        if not src.is_file():
-            raise StateError(f"{case['case_no']}: scan {att['path']} is missing; cannot archive")
-        shutil.copyfile(src, data / "scans" / nfc(src.name))
+    for folder, what, items in (
+        ("forms", "document", case["documents"]),
+        ("scans", "scan", case["attachments"]),
+    ):
+        for item in items:
+            try:
+                content = ws.store.read_file(logical(item["path"]))
+            except NotFoundError:
+                raise StateError(
+                    f"{case['case_no']}: {what} {item['path']} is missing; cannot archive"
+                ) from None
+            (data / folder / nfc(PurePosixPath(item["path"]).name)).write_bytes(content)
 
 
 def _zip_dir(folder: Path) -> bytes:
@@ -107,8 +116,8 @@ def make_bundle(ws: Workspace, case: dict, events: list[dict], at: str) -> bytes
     import bagit
 
     config = ws.config
-    with tempfile.TemporaryDirectory(dir=ws.store.tmp_dir) as tmp:
-        bag = Path(tmp) / nfc(case["case_no"])
+    with ws.store.scratch() as tmp:
+        bag = tmp / nfc(case["case_no"])
         bag.mkdir()
         _bag_payload(ws, case, events, bag)
         info = {
@@ -128,7 +137,7 @@ def make_bundle(ws: Workspace, case: dict, events: list[dict], at: str) -> bytes
             "Bag-Software-Agent": "complaintforms",
         }
         bagit.make_bag(str(bag), bag_info=info, checksums=["sha256"])
-        return _zip_dir(Path(tmp))
+        return _zip_dir(tmp)
 
 
 def select_for_quarter(ws: Workspace, quarter: str, status: str) -> list[str]:
@@ -136,7 +145,7 @@ def select_for_quarter(ws: Workspace, quarter: str, status: str) -> list[str]:
     months = set(quarter_months(quarter))
     return [
         c["case_no"]
-        for c in ws.store.iter_cases()
+        for c in ws.store.iter_records()
         if c["status"] == status and c["closure"].get("at") and c["closure"]["at"][:7] in months
     ]
 
@@ -156,9 +165,10 @@ def build(
     progress: Callable[[int], None] | None = None,
 ) -> BuildResult:
     """`archive build`: seal signed-off cases into bundles; a quarterly build also writes the
-    archive transfer list (归档移交清单). All or nothing."""
-    from complaintforms.documents.pipeline import RendererSet, render_list
+    archive transfer list (归档移交清单). All or nothing.
 
+    The bundles and the list are made from a snapshot of the cases with no lock held; the
+    transaction then checks that no case changed meanwhile (else it is all made again)."""
     targets = (
         select_for_quarter(ws, quarter, "signed_off")
         if quarter
@@ -168,81 +178,97 @@ def build(
         raise ValidationError(
             f"no signed-off cases to archive{' closed in ' + quarter if quarter else ''}"
         )
-    result = BuildResult()
-    now = iso(clock_now())
     ws.identity  # noqa: B018
-    with ws.store.transaction() as txn:
-        for case_no in targets:
-            case = txn.get(case_no)
+    for _ in range(MAX_TRIES):
+        now = iso(clock_now())
+        snapshot = [ws.store.get(case_no) for case_no in targets]
+        result, sealed = BuildResult(), []
+        for case in snapshot:
             if case["status"] != "signed_off":
                 raise StateError(
-                    f"{case_no}: only a signed-off case can be archived (this one is {case['status']})"
+                    f"{case['case_no']}: only a signed-off case can be archived "
+                    f"(this one is {case['status']})"
                 )
-            events = ws.store.history(case_no)
-            data = make_bundle(ws, case, events, now)
+            data = make_bundle(ws, case, ws.store.history(case["case_no"]), now)
             digest = hashlib.sha256(data).hexdigest()
             rel = bundle_rel(case)
-            tmp = txn.tmp_path(".zip")
-            write_file_synced(tmp, data)
-            txn.add_file(tmp, rel)
-            archived = {
-                **case,
-                "status": "archived",
-                "archive": {"bundle": f"records/{rel}", "sha256": digest, "at": now},
-            }
-            txn.replace(archived)
-            txn.log(
-                "archive.build",
-                by,
-                case_no,
-                at=now,
-                before={"status": case["status"], "archive": case["archive"]},
-                after={"status": "archived", "archive": archived["archive"]},
-                sha256=digest,
-            )
-            entry = {
-                "case_no": case_no,
-                "bundle": f"records/{rel}",
-                "sha256": digest,
-                "bytes": len(data),
-                "closed_at": case["closure"]["at"],
-                "signed_off_by": case["signoff"]["by"],
-                "department": case["assignment"].get("department") or "",
-                "category": case.get("category") or "",
-                "severity": case["severity"],
-                "retention_years": retention_years(ws, case),
-                "retain_until": retention_due(ws, case),
-            }
-            result.bundles.append(entry)
+            archived = workflow.archive(case, bundle=shown(rel), sha256=digest, at=now)
+            sealed.append((case, archived, rel, data))
+            result.bundles.append(bundle_entry(ws, archived, len(data)))
             if progress:
                 progress(1)
-        if quarter:
-            year, q = quarter[:4], quarter[-1]
-            docs = render_list(
-                ws,
-                txn,
-                "transfer_list",
-                period=quarter.upper(),
-                rows=transfer_rows(result.bundles, ws.config),
-                rel_dir=f"archive/{year}/Q{q}",
-                at=now,
-                by=by,
-                renderers=RendererSet(ws.forms_dir),
-            )
-            result.transfer_list = docs
-            txn.log(
-                "archive.transfer_list",
-                by,
-                None,
-                at=now,
-                after={"quarter": quarter.upper(), "documents": docs},
-            )
-    return result
+        transfer = _transfer_list(ws, quarter, result.bundles, now, by) if quarter else None
+        try:
+            with ws.store.transaction() as txn:
+                for case, archived, rel, data in sealed:
+                    if txn.get(case["case_no"]) != case:
+                        raise Conflict
+                    txn.put_file(rel, data)
+                    txn.replace(archived)
+                    txn.log(
+                        "archive.build",
+                        by,
+                        case["case_no"],
+                        at=now,
+                        before={"status": case["status"], "archive": case["archive"]},
+                        after={"status": "archived", "archive": archived["archive"]},
+                        sha256=archived["archive"]["sha256"],
+                    )
+                if transfer is not None:
+                    doc, files = transfer
+                    result.transfer_list = store_files(txn, doc, files, at=now)
+                    txn.log(
+                        "archive.transfer_list",
+                        by,
+                        None,
+                        at=now,
+                        after={"quarter": quarter.upper(), "documents": result.transfer_list},
+                    )
+        except Conflict:
+            continue
+        return result
+    raise StorageError("the cases changed while their bundles were made; try again")
+
+
+def bundle_entry(ws: Workspace, case: dict, size: int) -> dict:
+    """A sealed bundle as `archive build` reports it and the transfer list lists it."""
+    return {
+        "case_no": case["case_no"],
+        "bundle": case["archive"]["bundle"],
+        "sha256": case["archive"]["sha256"],
+        "bytes": size,
+        "closed_at": case["closure"]["at"],
+        "signed_off_by": case["signoff"]["by"],
+        "department": case["assignment"].get("department") or "",
+        "category": case.get("category") or "",
+        "severity": case["severity"],
+        "retention_years": retention_years(ws, case),
+        "retain_until": retention_due(ws, case),
+    }
+
+
+def _transfer_list(ws: Workspace, quarter: str, bundles: list[dict], now: str, by: str):
+    """The quarter's transfer list, rendered (no lock held): (document, files)."""
+    from complaintforms.documents.pipeline import prepare_list, render_files, reserve_serials
+
+    year, q = quarter[:4], quarter[-1]
+    doc = prepare_list(
+        ws,
+        "transfer_list",
+        period=quarter.upper(),
+        rows=transfer_rows(bundles, ws.config),
+        by=by,
+        serial=reserve_serials(ws, 1)[0],
+        at=now,
+        kind="transfer_list",
+        where={"year": year, "quarter": q},
+    )
+    return doc, render_files(ws, doc, ("pdf", "docx"))
 
 
 # -- finding -----------------------------------------------------------------------------------------
 def archived_cases(ws: Workspace) -> list[dict]:
-    return [c for c in ws.store.iter_cases() if c["archive"].get("bundle")]
+    return [c for c in ws.store.iter_records() if c["archive"].get("bundle")]
 
 
 def list_bundles(
@@ -347,7 +373,7 @@ def resolve_bundle(ws: Workspace, ref: str) -> tuple[Path, dict | None]:
         raise StateError(
             f"{ref}: its bundle was disposed of on {case['archive']['disposed']['at'][:10]}"
         )
-    return ws.root / case["archive"]["bundle"], case
+    return ws.local_path(case["archive"]["bundle"]), case
 
 
 def show(ws: Workspace, ref: str) -> dict:
@@ -408,7 +434,7 @@ def verify_bundle(
     """Every problem with one bundle (empty when it is sound)."""
     import bagit
 
-    label = str(path.relative_to(ws.root)) if path.is_relative_to(ws.root) else str(path)
+    label = _label(ws, path)
     if not path.exists():
         return [f"{label}: missing"]
     problems = []
@@ -461,6 +487,10 @@ def verify_bundle(
     return problems
 
 
+def _label(ws: Workspace, path: Path) -> str:
+    return str(path.relative_to(ws.root)) if path.is_relative_to(ws.root) else str(path)
+
+
 def recorded_digests(ws: Workspace) -> dict[str, str]:
     """case -> the bundle digest written in the audit log when it was built."""
     return {
@@ -484,15 +514,12 @@ def verify(
         for case in archived_cases(ws):
             if case["archive"].get("disposed"):
                 continue
-            path = ws.root / case["archive"]["bundle"]
+            path = ws.local_path(case["archive"]["bundle"])
             targets.append((path, case))
             known.add(path.resolve())
-        for stray in (
-            sorted((ws.records_dir / "archive").rglob("*.zip"))
-            if (ws.records_dir / "archive").exists()
-            else []
-        ):
-            if stray.resolve() not in known:
+        for name in ws.store.list_files("archive"):
+            stray = ws.store.local_path(name)
+            if name.endswith(".zip") and stray.resolve() not in known:
                 targets.append((stray, None))
     else:
         targets = [resolve_bundle(ws, r) for r in refs]
@@ -500,7 +527,7 @@ def verify(
     for path, case in targets:
         found = verify_bundle(ws, path, case, recorded)
         if case is None and refs is None:
-            found.insert(0, f"{path.relative_to(ws.root)}: a bundle no case records")
+            found.insert(0, f"{_label(ws, path)}: a bundle no case records")
         problems += found
         if progress:
             progress(1)
@@ -527,13 +554,12 @@ def extract(ws: Workspace, ref: str, target: Path) -> dict:
 
 
 # -- retention -----------------------------------------------------------------------------------------
-HOLDS = "archive/holds.json"
-DISPOSALS = "archive/disposals.jsonl"
+HOLDS = stored_path("holds")
+DISPOSALS = stored_path("disposals")
 
 
 def read_holds(ws: Workspace) -> dict:
-    path = ws.records_dir / HOLDS
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return json.loads(ws.store.read_file(HOLDS)) if ws.store.file_exists(HOLDS) else {}
 
 
 def set_hold(
@@ -644,58 +670,69 @@ def purge(
 ) -> dict:
     """`archive purge`: bundles past retention are listed and, on confirmation, removed; each
     removal is entered in the disposal register (销毁清册) with who, when and the digest."""
-    from complaintforms.documents.pipeline import RendererSet, render_list
+    from complaintforms.documents.pipeline import prepare_list, render_files, reserve_serials
 
     candidates = purge_candidates(ws)
     if dry_run or not candidates:
         return {"candidates": candidates, "disposed": [], "register": []}
     if confirm is not None and not confirm(candidates):
         return {"candidates": candidates, "disposed": [], "register": []}
-    now = iso(clock_now())
-    holds = read_holds(ws)
-    disposed = []
-    with ws.store.transaction() as txn:
-        for item in candidates:
-            case = txn.get(item["case_no"])
-            if item["case_no"] in holds:  # put under hold meanwhile
-                continue
-            record = {
+    for _ in range(MAX_TRIES):
+        now = iso(clock_now())
+        holds = read_holds(ws)
+        going = [
+            (ws.store.get(item["case_no"]), item["retain_until"])
+            for item in candidates
+            if item["case_no"] not in holds  # put under hold meanwhile
+        ]
+        disposed = [
+            {
                 "case_no": case["case_no"],
                 "bundle": case["archive"]["bundle"],
                 "sha256": case["archive"]["sha256"],
                 "closed_at": case["closure"]["at"],
-                "retain_until": item["retain_until"],
+                "retain_until": until,
                 "by": by,
                 "at": now,
             }
-            new = {**case, "archive": {**case["archive"], "disposed": {"by": by, "at": now}}}
-            txn.replace(new)
-            txn.log(
-                "archive.dispose",
-                by,
-                case["case_no"],
-                at=now,
-                after={"disposed": record},
-                sha256=record["sha256"],
-            )
-            txn.delete_file(case["archive"]["bundle"].removeprefix("records/"))
-            disposed.append(record)
-        register = txn._load_text(DISPOSALS)
-        register += "".join(
-            json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in disposed
-        )
-        tmp = txn.tmp_path(".jsonl")
-        write_file_synced(tmp, register.encode("utf-8"))
-        txn.add_file(tmp, DISPOSALS)
-        docs = render_list(
+            for case, until in going
+        ]
+        doc = prepare_list(
             ws,
-            txn,
             "disposal_register",
             period=now[:10],
             rows=disposal_rows(disposed),
-            rel_dir="archive/disposals",
-            at=now,
             by=by,
-            renderers=RendererSet(ws.forms_dir),
+            serial=reserve_serials(ws, 1)[0],
+            at=now,
+            kind="disposal_register",
+            where={},
         )
-    return {"candidates": candidates, "disposed": disposed, "register": docs}
+        files = render_files(ws, doc, ("pdf", "docx"))
+        try:
+            with ws.store.transaction() as txn:
+                if (txn.read_json(HOLDS) or {}) != holds:
+                    raise Conflict
+                for (case, _until), record in zip(going, disposed, strict=True):
+                    if txn.get(case["case_no"]) != case:
+                        raise Conflict
+                    disposal = {"by": by, "at": now}
+                    txn.replace({**case, "archive": {**case["archive"], "disposed": disposal}})
+                    txn.log(
+                        "archive.dispose",
+                        by,
+                        case["case_no"],
+                        at=now,
+                        after={"disposed": record},
+                        sha256=record["sha256"],
+                    )
+                    txn.delete_file(logical(case["archive"]["bundle"]))
+                lines = "".join(
+                    json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in disposed
+                )
+                txn.put_file(DISPOSALS, (txn.read_file(DISPOSALS) or b"") + lines.encode())
+                docs = store_files(txn, doc, files, at=now)
+        except Conflict:
+            continue
+        return {"candidates": candidates, "disposed": disposed, "register": docs}
+    raise StorageError("the archive changed while the disposal register was made; try again")

@@ -10,12 +10,21 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from complaintforms.documents.pipeline import RendererSet, render_for_case
+from complaintforms.documents.pipeline import (
+    Serials,
+    prepare,
+    render_files,
+    reserve_serials,
+    store_files,
+)
+from complaintforms.documents.render import RendererSet
 from complaintforms.domain import model, workflow
 from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.domain.workdays import WorkCalendar, calendar_from
 from complaintforms.errors import ValidationError
+from complaintforms.services.steps import MAX_TRIES
+from complaintforms.storage.base import Conflict
 from complaintforms.workspace import Workspace
 
 Progress = Callable[[int], None]
@@ -63,19 +72,44 @@ def register_case(
         data = {**data, "recorded_by": by}
     now = clock_now()
     case = model.parse_registration(data, config, now=now)
+    counter = seq_counter(case)
     if render:
         renderers = renderers or RendererSet(ws.forms_dir)
-        ws.identity  # noqa: B018 - make the workspace id before taking the lock
-    with ws.store.transaction() as txn:
-        counter = seq_counter(case)
+        ws.identity  # noqa: B018 - made before anything else
+        # The card carries the number, which is only taken when the case is stored: render
+        # it with the number the counter will give next (no lock held), and render again if
+        # another registration took that number meanwhile. Numbers stay gapless.
+        for attempt in range(MAX_TRIES):
+            serials = Serials(ws, 1, reserve=attempt > 0)
+            with ws.store.transaction() as txn:
+                seq = txn.current_seq(counter) + 1
+            numbered = {**case, "case_no": case_number(config.numbering_pattern, int(counter), seq)}
+            doc = prepare(ws, numbered, "record_card", serial=serials.values[0], at=iso(now))
+            files = render_files(ws, doc, RECORD_CARD_FORMATS, renderers)
+            try:
+                with ws.store.transaction() as txn:
+                    if txn.current_seq(counter) + 1 != seq:
+                        raise Conflict  # the number was taken meanwhile
+                    serials.claim(txn)
+                    txn.next_seq(counter)
+                    numbered["documents"] = store_files(txn, doc, files, at=iso(now))
+                    _insert_new(txn, numbered, now)
+            except Conflict:
+                continue
+            return view(ws, numbered)
+    with ws.store.transaction() as txn:  # no card, or others kept taking the number
         case["case_no"] = case_number(config.numbering_pattern, int(counter), txn.next_seq(counter))
         if render:
-            case["documents"] = render_for_case(
-                ws, txn, case, "record_card", RECORD_CARD_FORMATS, at=iso(now), renderers=renderers
-            )
-        txn.insert(case, model.partition_key(case))
-        txn.log("case.new", case["recorded_by"], case["case_no"], at=iso(now), after=case)
+            doc = prepare(ws, case, "record_card", serial=txn.next_doc_serial(), at=iso(now))
+            files = render_files(ws, doc, RECORD_CARD_FORMATS, renderers)
+            case["documents"] = store_files(txn, doc, files, at=iso(now))
+        _insert_new(txn, case, now)
     return view(ws, case)
+
+
+def _insert_new(txn, case: dict, now: dt.datetime) -> None:
+    txn.insert(case)
+    txn.log("case.new", case["recorded_by"], case["case_no"], at=iso(now), after=case)
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -139,11 +173,7 @@ def iter_cases(ws: Workspace, flt: CaseFilter | None = None) -> Iterator[dict]:
     wanted = [flt.status] if flt.status else []
     if flt.overdue and not wanted:
         wanted = list(OVERDUE_STATUSES)
-    if wanted:  # only the months that hold such cases
-        having = ws.store.partitions_with(wanted)
-        if having is not None:
-            months = having if months is None else sorted(set(having) & set(months))
-    for case in ws.store.iter_cases(months):
+    for case in ws.store.iter_records(months=months, statuses=wanted or None):
         if not flt.matches(case):
             continue
         shown = view(ws, case, today, cal)
@@ -185,7 +215,7 @@ def render_forms(
     import os
 
     from complaintforms.documents.forms import get_form
-    from complaintforms.documents.pipeline import RenderPool, prepare, render_files, stage
+    from complaintforms.documents.pipeline import RenderPool
 
     get_form(form, case_form=True)  # an unknown form fails before anything else
     sealed = (
@@ -216,26 +246,36 @@ def render_forms(
     rendered: list[dict] = []
     batch = 25 * workers
     try:
+        # Each batch is rendered from a snapshot with no lock held, then stored in one short
+        # transaction: other clerks register and record steps while a year's forms render.
         for start in range(0, len(targets), batch):
             now = iso(clock_now())
+            cases = [ws.store.get(case_no) for case_no in targets[start : start + batch]]
+            serials = reserve_serials(ws, len(cases))
+            docs = [
+                prepare(ws, case, form, serial=serial, at=now)
+                for case, serial in zip(cases, serials, strict=True)
+            ]
+            futures = [pool.submit(doc, formats) if pool else None for doc in docs]
+            files = [
+                future.result() if future else render_files(ws, doc, formats, renderers)
+                for doc, future in zip(docs, futures, strict=True)
+            ]
             with ws.store.transaction() as txn:
-                jobs = []
-                for case_no in targets[start : start + batch]:
-                    case = txn.get(case_no)
+                for doc, done in zip(docs, files, strict=True):
+                    case = txn.get(doc.case["case_no"])
                     if case["status"] in sealed:  # signed off meanwhile by another process
-                        raise ValidationError(f"{case_no}: signed off; its forms are sealed")
-                    doc = prepare(ws, txn, case, form, at=now)
-                    jobs.append((doc, pool.submit(doc, formats) if pool else None))
-                for doc, future in jobs:
-                    files = future.result() if future else render_files(ws, doc, formats, renderers)
-                    entries = stage(txn, doc, files, at=now)
-                    txn.replace({**doc.case, "documents": [*doc.case["documents"], *entries]})
+                        raise ValidationError(
+                            f"{case['case_no']}: signed off; its forms are sealed"
+                        )
+                    entries = store_files(txn, doc, done, at=now)
+                    txn.replace({**case, "documents": [*case["documents"], *entries]})
                     txn.log(
-                        "form.render", by, doc.case["case_no"], at=now, after={"documents": entries}
+                        "form.render", by, case["case_no"], at=now, after={"documents": entries}
                     )
                     rendered.extend(entries)
-                    if progress:
-                        progress(1)
+            if progress:
+                progress(len(docs))
     finally:
         if pool is not None:
             pool.__exit__(None, None, None)

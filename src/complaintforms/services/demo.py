@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from complaintforms.documents.pipeline import RendererSet
+from complaintforms.documents.render import RendererSet
 from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.services import archive
@@ -88,7 +88,7 @@ def _latest_pdf(ws: Workspace, case_no: str, form: str) -> Path:
     docs = [
         d for d in ws.store.get(case_no)["documents"] if d["form"] == form and d["format"] == "pdf"
     ]
-    return ws.root / docs[-1]["path"]
+    return ws.local_path(docs[-1]["path"])
 
 
 def simulate_scans(ws: Workspace, folder: Path, *, rude: str, idea: str, brakes: str) -> None:
@@ -274,11 +274,11 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
 
     cases = [ws.store.get(n) for n in numbers]
     return {
-        "register": [str(ws.root / d["path"]) for d in register["documents"]],
-        "report": [str(ws.root / f["path"]) for f in statistics["files"]],
+        "register": [str(ws.local_path(d["path"])) for d in register["documents"]],
+        "report": [str(ws.local_path(f["path"])) for f in statistics["files"]],
         "scans": report.as_dict(),
-        "bundles": [str(ws.root / b["bundle"]) for b in built.bundles],
-        "transfer_list": [str(ws.root / d["path"]) for d in built.transfer_list],
+        "bundles": [str(ws.local_path(b["bundle"])) for b in built.bundles],
+        "transfer_list": [str(ws.local_path(d["path"])) for d in built.transfer_list],
         "verified": verified["verified"],
         "workspace": str(ws.root),
         "config": str(ws.config_path),
@@ -288,11 +288,11 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
                 "status": c["status"],
                 "channel": c["channel"],
                 "target": c["target"]["type"],
-                "documents": [str(ws.root / d["path"]) for d in c["documents"]],
-                "scans": [str(ws.root / a["path"]) for a in c["attachments"]],
+                "documents": [str(ws.local_path(d["path"])) for d in c["documents"]],
+                "scans": [str(ws.local_path(a["path"])) for a in c["attachments"]],
                 "forms": sorted({d["form"] for d in c["documents"]}),
             }
             for c in cases
         ],
-        "records": str(ws.records_dir),
+        "records": ws.store.location,
     }

@@ -20,7 +20,8 @@ from complaintforms.documents.qrcode import FormRef, parse_payload, verify
 from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import NotFoundError, ValidationError
-from complaintforms.storage.tinydb import Transaction, write_file_synced
+from complaintforms.storage.base import Transaction
+from complaintforms.storage.paths import shown, stored_path
 from complaintforms.workspace import Workspace
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -267,14 +268,17 @@ def stage_group(txn: Transaction, case: dict, group: Group, received_at: str) ->
     digest = hashlib.sha256(data).hexdigest()
     if any(a.get("sha256") == digest for a in case["attachments"]):
         return None
-    tmp = txn.tmp_path(suffix)
-    write_file_synced(tmp, data)
-    rel = f"scans/{case['received_at'][:4]}/{case['case_no']}/{group.ref.form}-{group.ref.serial:06d}-{digest[:12]}{suffix}"
-    txn.add_file(tmp, rel)
+    rel = stored_path(
+        "scan",
+        year=case["received_at"][:4],
+        case_no=case["case_no"],
+        name=f"{group.ref.form}-{group.ref.serial:06d}-{digest[:12]}{suffix}",
+    )
+    txn.put_file(rel, data)
     entry = {
         "kind": "scan",
         "form": group.ref.form,
-        "path": f"records/{rel}",
+        "path": shown(rel),
         "sha256": digest,
         "pages": len(group.pages),
         "received_at": received_at,
@@ -285,32 +289,34 @@ def stage_group(txn: Transaction, case: dict, group: Group, received_at: str) ->
     return {**case, "attachments": [*case["attachments"], entry]}
 
 
-def stage_unmatched(txn: Transaction, item: Unmatched, received_at: str) -> dict | None:
-    """Keep a page that found no case, with the reason beside it; once per scan and page."""
+def stage_unmatched(
+    txn: Transaction, kept: set[str], item: Unmatched, received_at: str
+) -> dict | None:
+    """Keep a page that found no case, with the reason beside it; once per scan and page
+    (`kept`: the names of the notes already kept, from every day)."""
     import json
 
     key = f"{item.source.sha256[:16]}-p{item.page + 1:03d}"
     day = received_at[:10]
-    folder = txn.records / "unmatched"
-    if folder.exists() and any(folder.glob(f"*/{key}.json")):
+    if f"{key}.json" in kept:
         return None
+    kept.add(f"{key}.json")
     data, suffix = extract_pages(item.source, [item.page])
-    rel = f"unmatched/{day}/{key}{suffix}"
-    tmp = txn.tmp_path(suffix)
-    write_file_synced(tmp, data)
-    txn.add_file(tmp, rel)
+    rel = stored_path("unmatched", day=day, name=f"{key}{suffix}")
+    txn.put_file(rel, data)
     note = {
         "source": item.source.path.name,
         "source_sha256": item.source.sha256,
         "page": item.page + 1,
         "reason": item.reason,
         "received_at": received_at,
-        "path": f"records/{rel}",
+        "path": shown(rel),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
-    tmp_note = txn.tmp_path(".json")
-    write_file_synced(tmp_note, json.dumps(note, ensure_ascii=False, indent=2).encode("utf-8"))
-    txn.add_file(tmp_note, f"unmatched/{day}/{key}.json")
+    txn.put_file(
+        stored_path("unmatched", day=day, name=f"{key}.json"),
+        json.dumps(note, ensure_ascii=False, indent=2).encode("utf-8"),
+    )
     return note
 
 
@@ -330,6 +336,7 @@ def intake(
     report = IntakeReport(pages=plan.pages)
     now = iso(clock_now())
     with ws.store.transaction() as txn:
+        kept = {path.rsplit("/", 1)[-1] for path in ws.store.list_files("unmatched")}
         for group in plan.groups:
             case = txn.get(group.ref.case_no)
             if case["status"] in SEALED:  # signed off since the plan was made
@@ -353,7 +360,7 @@ def intake(
             txn.log("scan.attach", by, case["case_no"], at=now, after={"attachment": entry})
             report.matched.append({**where, "path": entry["path"]})
         for item in plan.unmatched:
-            note = stage_unmatched(txn, item, now)
+            note = stage_unmatched(txn, kept, item, now)
             where = {"source": item.source.path.name, "page": item.page + 1, "reason": item.reason}
             if note is None:
                 report.duplicates.append(where)

@@ -317,7 +317,7 @@ def import_cases(
             except ValidationError as exc:
                 raise RecordError(where, str(exc)) from None
             seen.add(case["case_no"])
-            txn.insert(case, model.partition_key(case))
+            txn.insert(case)
             txn.log("case.import", by, case["case_no"], at=iso(now), after=case, source=source)
             numbers.append(case["case_no"])
             if progress:

@@ -55,7 +55,7 @@ def add_opinion(ws: Workspace, data: dict[str, Any], *, by: str) -> dict:
     with ws.store.transaction() as txn:
         year = entry["received_at"][:4]
         entry["id"] = OPINION_PATTERN.format(year=year, seq=txn.next_seq(f"OP-{year}"))
-        txn.insert(entry, entry["received_at"][:7], collection="opinions")
+        txn.insert(entry, collection="opinions")
         txn.log("opinion.add", by, entry["id"], at=iso(now), after=entry)
     return entry
 
@@ -132,12 +132,12 @@ def register_rows(ws: Workspace, month: str, department: str | None = None) -> l
     dep = model.department_code(ws.config, department, "--department") if department else None
     rows = [
         case_row(c, ws.config)
-        for c in ws.store.iter_cases([month])
+        for c in ws.store.iter_records(months=[month])
         if not dep or dep in (c["assignment"].get("department"), c["target"].get("department"))
     ]
     rows += [
         opinion_row(o)
-        for o in ws.store.iter_cases([month], collection="opinions")
+        for o in ws.store.iter_records("opinions", months=[month])
         if not dep or o.get("department") == dep
     ]
     rows.sort(key=lambda r: r["sort"])
@@ -151,27 +151,33 @@ def render_register(ws: Workspace, month: str, *, department: str | None = None,
     """`register render`: the 顾客意见登记簿 of a month as PDF and docx."""
     import re
 
-    from complaintforms.documents.pipeline import RendererSet, render_list
+    from complaintforms.documents.pipeline import (
+        prepare_list,
+        render_files,
+        reserve_serials,
+        store_files,
+    )
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
         raise ValidationError(f"--month: {month!r} is not a month like 2026-11")
     rows = register_rows(ws, month, department)
     dep = ws.config.department(department) if department else None
-    printed = cn_period(month) + (f" {dep.name}" if dep else "")
     now = iso(clock_now())
+    doc = prepare_list(
+        ws,
+        "opinion_register",
+        period=month + (f" {dep.code}" if dep else ""),
+        printed_period=cn_period(month) + (f" {dep.name}" if dep else ""),
+        rows=rows,
+        by=by,
+        serial=reserve_serials(ws, 1)[0],
+        at=now,
+        kind="register",
+        where={"month": month},
+    )
+    files = render_files(ws, doc, ("pdf", "docx"))
     with ws.store.transaction() as txn:
-        docs = render_list(
-            ws,
-            txn,
-            "opinion_register",
-            period=month + (f" {dep.code}" if dep else ""),
-            printed_period=printed,
-            rows=rows,
-            rel_dir=f"registers/{month}",
-            at=now,
-            by=by,
-            renderers=RendererSet(ws.forms_dir),
-        )
+        docs = store_files(txn, doc, files, at=now)
         txn.log(
             "register.render",
             by,

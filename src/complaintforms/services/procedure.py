@@ -1,75 +1,32 @@
 """The routing procedure's steps (DESIGN.md section 1, steps 2-7), as library calls.
 
-Each step reads the case inside a transaction, applies the pure workflow function, renders
-the step's form when it has one, stores the case and logs one audit event with what changed.
-A refused step raises before anything is staged, so the case and its history stay as they were.
+Each step applies the pure workflow function to the case, renders the step's form when it
+has one (with no lock held), and stores the case with one audit event of what changed
+(services.steps.run_step). A refused step raises before anything is stored, so the case and
+its history stay as they were.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from complaintforms.documents.pipeline import RendererSet, render_for_case
 from complaintforms.domain import model, workflow
 from complaintforms.domain.paper import cn_date
 from complaintforms.domain.timeutil import iso, parse_time
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import StateError, ValidationError
 from complaintforms.services.cases import view, work_calendar
-from complaintforms.storage.tinydb import Transaction
+from complaintforms.services.steps import FORMATS, StepResult, run_step
+from complaintforms.storage.base import Transaction
 from complaintforms.workspace import Workspace
 
-FORMATS = ("pdf", "docx")
-
-
-@dataclass
-class StepResult:
-    case: dict
-    documents: list[dict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {"case": self.case, "documents": self.documents, "warnings": self.warnings}
+__all__ = ["FORMATS", "StepResult"]
 
 
 def step_time(value: object) -> dt.datetime:
     """--at: when it happened on paper; default now; never in the future."""
     return parse_time(value, "--at") if value else clock_now()
-
-
-def _apply(
-    ws: Workspace,
-    case_no: str,
-    action: str,
-    by: str,
-    change: Callable[[dict, Transaction], dict],
-    forms: tuple[tuple[str, Callable[[dict], dict] | None], ...] = (),
-    formats: tuple[str, ...] = FORMATS,
-) -> StepResult:
-    """Run one step: `change` makes the new case (it may stage files in the transaction);
-    each of `forms` is rendered from the new case, with extra values made from it."""
-    renderers = RendererSet(ws.forms_dir) if forms else None
-    if forms:
-        ws.identity  # noqa: B018 - made before the lock is taken
-    now = iso(clock_now())
-    with ws.store.transaction() as txn:
-        before = txn.get(case_no)
-        after = change(before, txn)
-        docs: list[dict] = []
-        for form, make_extra in forms:
-            extra = make_extra(after) if make_extra else None
-            docs += render_for_case(
-                ws, txn, after, form, formats, at=now, renderers=renderers, extra=extra
-            )
-        if docs:
-            after = {**after, "documents": [*after["documents"], *docs]}
-        old, new = workflow.diff(before, after)
-        txn.replace(after)
-        txn.log(action, by, case_no, at=now, before=old, after=new)
-    return StepResult(view(ws, after), docs)
 
 
 def accept_case(
@@ -88,12 +45,12 @@ def accept_case(
     """受理: route to a department with a due date in working days."""
     cal = work_calendar(ws)
     when = step_time(at)
-    result = _apply(
+    result = run_step(
         ws,
         case_no,
         "case.accept",
         by,
-        lambda c, _txn: workflow.accept(
+        lambda c: workflow.accept(
             c,
             ws.config,
             cal,
@@ -127,12 +84,12 @@ def reject_case(
         "date": cn_date(iso(when)),
         "by": by,
     }
-    return _apply(
+    return run_step(
         ws,
         case_no,
         "case.reject",
         by,
-        lambda c, _txn: workflow.reject(c, at=when, by=by, reason=reason, validity=validity),
+        lambda c: workflow.reject(c, at=when, by=by, reason=reason, validity=validity),
         forms=(("reply_letter", lambda _c: {"reply": reply}),),
     )
 
@@ -150,11 +107,11 @@ def issue_slip(
 ) -> StepResult:
     """三来处理反馈单 for the responsible department."""
 
-    def check(case: dict, _txn: Transaction) -> dict:
+    def check(case: dict) -> dict:
         _require_routed(case, "feedback slip")
         return case
 
-    return _apply(
+    return run_step(
         ws, case_no, "slip.issue", by, check, forms=(("feedback_slip", None),), formats=formats
     )
 
@@ -171,7 +128,7 @@ def issue_letter(
     config = ws.config
     code = model.department_code(config, to, "--to") if to else None
 
-    def check(case: dict, _txn: Transaction) -> dict:
+    def check(case: dict) -> dict:
         _require_routed(case, "work contact letter")
         return case
 
@@ -189,7 +146,7 @@ def issue_letter(
             }
         }
 
-    return _apply(
+    return run_step(
         ws, case_no, "letter.issue", by, check, forms=(("contact_letter", letter),), formats=formats
     )
 
@@ -219,8 +176,8 @@ def return_slip(
     approved = parse_time(approved_at, "--approved-at") if approved_at else None
     notified = parse_time(notified_at, "--notified-at") if notified_at else None
 
-    def change(case: dict, txn: Transaction) -> dict:
-        new = workflow.record_return(
+    def change(case: dict) -> dict:
+        return workflow.record_return(
             case,
             at=when,
             by=by,
@@ -234,9 +191,11 @@ def return_slip(
             approved_at=approved,
             notified_at=notified,
         )
-        return attach_for_case(txn, ws, new, Path(scan), iso(when)) if scan else new
 
-    outcome = _apply(ws, case_no, "slip.return", by, change)
+    def with_scan(txn: Transaction, case: dict) -> dict:
+        return attach_for_case(txn, ws, case, Path(scan), iso(when))
+
+    outcome = run_step(ws, case_no, "slip.return", by, change, inside=with_scan if scan else None)
     if not customer_signed:
         outcome.warnings.append(
             f"{case_no}: the complainant did not sign the slip (投诉人未签字); recorded"
@@ -255,12 +214,12 @@ def callback_case(
 ) -> StepResult:
     """回访: the centre calls the complainant back."""
     when = step_time(at)
-    return _apply(
+    return run_step(
         ws,
         case_no,
         "case.callback",
         by,
-        lambda c, _txn: workflow.callback(c, at=when, by=by, satisfaction=satisfaction, note=note),
+        lambda c: workflow.callback(c, at=when, by=by, satisfaction=satisfaction, note=note),
     )
 
 
@@ -270,12 +229,12 @@ def reopen_case(
     """A dissatisfied (or otherwise unfinished) case goes back to its department."""
     cal = work_calendar(ws)
     when = step_time(at)
-    result = _apply(
+    result = run_step(
         ws,
         case_no,
         "case.reopen",
         by,
-        lambda c, _txn: workflow.reopen(c, ws.config, cal, at=when, by=by, reason=reason),
+        lambda c: workflow.reopen(c, ws.config, cal, at=when, by=by, reason=reason),
     )
     result.warnings = cal.warnings
     return result
@@ -298,12 +257,12 @@ def close_case(
     """结案: summary, cause, measures, penalty with its amount from the config; issues the
     投诉处理结案单, which shows on paper how the case ended."""
     when = step_time(at)
-    return _apply(
+    return run_step(
         ws,
         case_no,
         "case.close",
         by,
-        lambda c, _txn: workflow.close(
+        lambda c: workflow.close(
             c,
             ws.config,
             at=when,

@@ -16,6 +16,7 @@ from complaintforms.domain.enums import label
 from complaintforms.domain.paper import cn_date, cn_month, cn_period, money
 from complaintforms.domain.timeutil import iso, parse_date
 from complaintforms.domain.timeutil import now as clock_now
+from complaintforms.storage.paths import shown, stored_path
 from complaintforms.workspace import Workspace
 
 # Lists printed in full up to this many rows; the CSV and --json always hold them all.
@@ -209,7 +210,7 @@ def period_figures(
 
     period = fig.Period.parse(period_text)
     day = parse_date(as_of, "--as-of") if as_of else clock_now().date()
-    cases = ws.store.iter_cases(fig.months_needed(period))
+    cases = ws.store.iter_records(months=fig.months_needed(period))
     figs = fig.compute(
         cases, period, as_of=day, deadlines=ws.config.deadlines, cal=work_calendar(ws)
     )
@@ -224,51 +225,42 @@ def build_report(
     by: str,
     formats: tuple[str, ...] = ("pdf", "docx", "csv"),
 ) -> dict:
-    """`report monthly|quarterly`: the figures, and the report as PDF, docx and CSV."""
-    from complaintforms.documents.forms import build_list_context, get_form
-    from complaintforms.documents.pipeline import RendererSet, render_all
-    from complaintforms.documents.qrcode import make_ref
-    from complaintforms.storage.tinydb import write_file_synced
+    """`report monthly|quarterly`: the figures, and the report as PDF, docx and CSV. The
+    figures are one snapshot of the cases; the report is rendered with no lock held."""
+    from complaintforms.documents.pipeline import prepare_list, reserve_serials
+    from complaintforms.documents.render import RendererSet, render_all
 
     period, figs = period_figures(ws, period_text, as_of)
-    spec = get_form("statistics_report", ws.config)
     now = iso(clock_now())
+    serial = reserve_serials(ws, 1)[0]
+    outputs: dict[str, bytes] = {}
+    doc_formats = tuple(f for f in formats if f in ("pdf", "docx", "html"))
+    if doc_formats:
+        doc = prepare_list(
+            ws,
+            "statistics_report",
+            period=period.label,
+            rows=[],
+            by=by,
+            serial=serial,
+            at=now,
+            kind="report",
+            where={"period": period.label},
+        )
+        doc.context.update(report_context(figs, ws.config, period))
+        outputs.update(render_all(RendererSet(ws.forms_dir), doc.spec, doc.context, doc_formats))
+    if "csv" in formats:
+        outputs["csv"] = figures_csv(figs)
     files = []
     with ws.store.transaction() as txn:
-        serial = txn.next_doc_serial()
-        rel_dir = f"reports/{period.label}"
-        outputs: dict[str, bytes] = {}
-        doc_formats = tuple(f for f in formats if f in ("pdf", "docx", "html"))
-        if doc_formats:
-            context = build_list_context(
-                spec,
-                ws.config,
-                period=cn_period(period.label),
-                rows=[],
-                by=by,
-                qr=make_ref(ws, period.label, spec.name, serial).payload,
-                serial=serial,
-                generated_at=now,
-            )
-            context.update(report_context(figs, ws.config, period))
-            outputs.update(render_all(RendererSet(ws.forms_dir), spec, context, doc_formats))
-        if "csv" in formats:
-            outputs["csv"] = figures_csv(figs)
         for fmt, data in outputs.items():
-            tmp = txn.tmp_path(f".{fmt}")
-            write_file_synced(tmp, data)
-            rel = (
-                f"{rel_dir}/statistics_report-{serial:06d}.{fmt}"
-                if fmt != "csv"
-                else f"{rel_dir}/figures-{serial:06d}.csv"
-            )
-            txn.add_file(tmp, rel)
+            if fmt == "csv":
+                rel = stored_path("figures", period=period.label, serial=serial)
+            else:
+                rel = stored_path("report", period=period.label, serial=serial, ext=fmt)
+            txn.put_file(rel, data)
             files.append(
-                {
-                    "format": fmt,
-                    "path": f"records/{rel}",
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                }
+                {"format": fmt, "path": shown(rel), "sha256": hashlib.sha256(data).hexdigest()}
             )
         txn.log(
             "report.build",

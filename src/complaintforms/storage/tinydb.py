@@ -28,9 +28,10 @@ replays to the end, so a multi-file change is all or nothing.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
 import shutil
+import tempfile
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator
@@ -42,16 +43,16 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from complaintforms.errors import NotFoundError, StorageError
+from complaintforms.storage import base
+from complaintforms.storage.base import GENESIS, ID_FIELDS, event_hash, partition_of
 
 INDEX_FORMAT = 2
 INDEX_SHARDS = 64
 # Per-partition counts of this field: `case list --overdue` reads only the months that hold
 # open cases instead of every case ever received.
 COUNTED_FIELD = "status"
-# The collections of records, each in monthly TinyDB partitions, and the field naming each record.
-ID_FIELDS = {"cases": "case_no", "opinions": "id"}
 LOCK_TIMEOUT = 120.0
-GENESIS = "0" * 64
+__all__ = ["GENESIS", "ID_FIELDS", "event_hash", "TinyDBStore", "Transaction", "OrjsonStorage"]
 
 
 def dumps(data: Any) -> bytes:
@@ -134,13 +135,16 @@ def shard_rel(collection: str, key: str, shards: int = INDEX_SHARDS) -> str:
     return f"index/{collection}-{zlib.crc32(key.encode('utf-8')) % shards:02d}.json"
 
 
-def event_hash(event: dict) -> str:
-    body = {k: v for k, v in event.items() if k != "hash"}
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def _check_rel(path: str) -> str:
+    """A logical path stays inside records/: no absolute path, no `..`."""
+    parts = Path(path).parts
+    if not parts or Path(path).is_absolute() or ".." in parts or parts[0].startswith("."):
+        raise StorageError(f"{path!r} is not a path inside the records")
+    return path
 
 
-class CaseStore:
-    """The repository: reads without the lock (files are replaced atomically), writes in
+class TinyDBStore(base.Store):
+    """The embedded store: reads without the lock (files are replaced atomically), writes in
     transactions under the lock."""
 
     def __init__(self, records: Path, *, lock_timeout: float = LOCK_TIMEOUT):
@@ -149,6 +153,10 @@ class CaseStore:
         self._lock = None
 
     # -- paths -------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return str(self.records)
+
     @property
     def index_path(self) -> Path:
         return self.records / "index.json"
@@ -305,14 +313,14 @@ class CaseStore:
         except orjson.JSONDecodeError:
             raise StorageError(f"{path}: damaged (not valid JSON)") from None
 
-    def get(self, case_no: str) -> dict:
+    def get(self, key: str, collection: str = "cases") -> dict:
         self._ensure_consistent()
-        where = self.locate(case_no)
+        where = self.locate(key, collection)
         if where is None:
-            raise NotFoundError(f"no case {case_no}")
-        doc = self.read_partition(where[0]).get(str(where[1]))
+            raise NotFoundError(f"no case {key}" if collection == "cases" else f"no {key}")
+        doc = self.read_partition(where[0], collection).get(str(where[1]))
         if doc is None:
-            raise StorageError(f"{case_no}: listed in the index but missing from its partition")
+            raise StorageError(f"{key}: listed in the index but missing from its partition")
         return doc
 
     def partitions(self, collection: str = "cases") -> list[str]:
@@ -321,12 +329,21 @@ class CaseStore:
             return []
         return sorted(p.stem for p in folder.glob("*.json"))
 
-    def iter_cases(
-        self, partitions: Iterable[str] | None = None, collection: str = "cases"
+    def iter_records(
+        self,
+        collection: str = "cases",
+        *,
+        months: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
     ) -> Iterator[dict]:
-        """Every case (or opinion), partition by partition (oldest first), in registration order."""
+        """Partition by partition (oldest first), in registration order; with `statuses`,
+        only the partitions whose counts hold such records."""
         self._ensure_consistent()
-        keys = self.partitions(collection) if partitions is None else sorted(set(partitions))
+        keys = self.partitions(collection) if months is None else sorted(set(months))
+        if statuses is not None:
+            having = self.partitions_with(statuses, collection)
+            if having is not None:
+                keys = sorted(set(keys) & set(having))
         for key in keys:
             docs = self.read_partition(key, collection)
             for doc_id in sorted(docs, key=int):
@@ -334,6 +351,38 @@ class CaseStore:
 
     def count(self, collection: str = "cases") -> int:
         return sum(1 for _ in self.iter_index(collection))
+
+    # -- files -----------------------------------------------------------------------------------
+    def read_file(self, path: str) -> bytes:
+        self._ensure_consistent()
+        try:
+            return (self.records / _check_rel(path)).read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            raise NotFoundError(f"no file {path}") from None
+
+    def file_exists(self, path: str) -> bool:
+        self._ensure_consistent()
+        return (self.records / _check_rel(path)).is_file()
+
+    def list_files(self, prefix: str) -> list[str]:
+        self._ensure_consistent()
+        folder = self.records / _check_rel(prefix)
+        if not folder.is_dir():
+            return []
+        return sorted(
+            p.relative_to(self.records).as_posix()
+            for p in folder.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        )
+
+    def local_path(self, path: str) -> Path:
+        return self.records / _check_rel(path)
+
+    @contextlib.contextmanager
+    def scratch(self) -> Iterator[Path]:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.tmp_dir) as tmp:
+            yield Path(tmp)
 
     def audit_segments(self) -> list[Path]:
         folder = self.records / "audit"
@@ -350,45 +399,61 @@ class CaseStore:
                     if line.strip():
                         yield loads(line)
 
-    def history(self, case_no: str) -> list[dict]:
-        case = self.get(case_no)
-        since = (case.get("recorded_at") or "")[:7] or None
-        return [e for e in self.iter_events(since) if e.get("case") == case_no]
+    def audit_head(self) -> dict:
+        self._ensure_consistent()
+        head = self.read_index().get("audit", {})
+        return {"seq": head.get("seq", 0), "hash": head.get("hash", GENESIS)}
 
     def verify_audit(self) -> list[str]:
         """Every problem in the audit chain (an altered, inserted or deleted event)."""
         self._ensure_consistent()
-        problems: list[str] = []
-        prev_hash, prev_seq = GENESIS, 0
-        for seg in self.audit_segments():
-            with open(seg, "rb") as fh:
-                for lineno, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
-                    where = f"{seg.relative_to(self.records)} line {lineno}"
-                    try:
-                        event = loads(line)
-                    except orjson.JSONDecodeError:
-                        problems.append(f"{where}: not valid JSON")
-                        continue
-                    if event.get("seq") != prev_seq + 1:
-                        problems.append(
-                            f"{where}: event {event.get('seq')} follows {prev_seq} (an event is missing or inserted)"
-                        )
-                    if event.get("prev") != prev_hash:
-                        problems.append(f"{where}: chain broken (prev hash does not match)")
-                    if event_hash(event) != event.get("hash"):
-                        problems.append(
-                            f"{where}: event {event.get('seq')} was altered (hash mismatch)"
-                        )
-                    prev_hash, prev_seq = event.get("hash", ""), event.get("seq", prev_seq + 1)
+
+        def events() -> Iterator[tuple[str, Any]]:
+            for seg in self.audit_segments():
+                with open(seg, "rb") as fh:
+                    for lineno, line in enumerate(fh, 1):
+                        if not line.strip():
+                            continue
+                        where = f"{seg.relative_to(self.records)} line {lineno}"
+                        try:
+                            yield where, loads(line)
+                        except orjson.JSONDecodeError:
+                            yield where, None
+
         head = self.read_index().get("audit", {})
-        if head.get("seq", 0) != prev_seq or head.get("hash", GENESIS) != prev_hash:
-            problems.append(
-                f"audit log ends at event {prev_seq} but the index records event "
-                f"{head.get('seq', 0)} as the last (events were removed or added)"
+        return base.chain_problems(events(), head)
+
+    def check(self) -> tuple[list[str], str]:
+        """The index against the partitions, and the index's counts by status."""
+        self._ensure_consistent()
+        counted, by_status = 0, {}
+        for key in self.partitions():
+            docs = self.read_partition(key)
+            counted += len(docs)
+            for doc in docs.values():
+                part = by_status.setdefault(key, {})
+                part[doc["status"]] = part.get(doc["status"], 0) + 1
+        recorded = self.read_index().get("counts", {}).get("cases")
+        missing, indexed, partitions = [], 0, {}
+        for case_no, (key, doc_id) in self.iter_index():
+            indexed += 1
+            if key not in partitions:
+                partitions[key] = self.read_partition(key)
+            if str(doc_id) not in partitions[key]:
+                missing.append(case_no)
+        if missing:
+            return [
+                f"{len(missing)} indexed cases missing from their partitions, e.g. {missing[0]}"
+            ], ""
+        if counted != indexed:
+            return [f"{counted} stored cases but {indexed} in the index"], ""
+        if recorded is not None and {k: v for k, v in recorded.items() if v} != by_status:
+            wrong = sorted(
+                set(recorded) ^ set(by_status)
+                | {k for k in by_status if recorded.get(k) != by_status[k]}
             )
-        return problems
+            return [f"the index's counts by status disagree for {', '.join(wrong[:3])}"], ""
+        return [], f"{counted} cases in {len(self.partitions())} partitions"
 
     # -- writing ---------------------------------------------------------------------------
     def transaction(self) -> Transaction:
@@ -406,16 +471,17 @@ def new_index() -> dict:
     }
 
 
-class Transaction:
+class Transaction(base.Transaction):
     """A unit of change: `with store.transaction() as txn: ...` commits on success and
     discards everything on an exception."""
 
-    def __init__(self, store: CaseStore):
+    def __init__(self, store: TinyDBStore):
         self.store = store
         self.records = store.records
         self._data: dict[str, Any] = {}
         self._dirty: set[str] = set()
         self._moves: list[tuple[str, str]] = []
+        self._files: dict[str, Path | None] = {}  # logical path -> staged file (None: deleted)
         self._deletes: list[str] = []
         self._events: list[dict] = []
         self._dbs: dict[str, TinyDB] = {}
@@ -507,81 +573,91 @@ class Transaction:
         return (self._load(shard_rel(collection, key, self.index["shards"])) or {}).get(key)
 
     # -- the repository operations ------------------------------------------------------------
-    def exists(self, case_no: str) -> bool:
-        return self._locate(case_no) is not None
+    def exists(self, key: str, collection: str = "cases") -> bool:
+        return self._locate(key, collection) is not None
 
-    def get(self, case_no: str) -> dict:
-        where = self._locate(case_no)
+    def get(self, key: str, collection: str = "cases") -> dict:
+        where = self._locate(key, collection)
         if where is None:
-            raise NotFoundError(f"no case {case_no}")
-        doc = self._table(where[0]).get(doc_id=where[1])
+            raise NotFoundError(f"no case {key}" if collection == "cases" else f"no {key}")
+        doc = self._table(where[0], collection).get(doc_id=where[1])
         if doc is None:
-            raise StorageError(f"{case_no}: listed in the index but missing from its partition")
+            raise StorageError(f"{key}: listed in the index but missing from its partition")
         return dict(doc)
 
-    def insert(self, case: dict, partition: str, collection: str = "cases") -> None:
-        key = case[ID_FIELDS[collection]]
+    def insert(self, record: dict, collection: str = "cases") -> None:
+        key = record[ID_FIELDS[collection]]
+        partition = partition_of(record)
         rel = shard_rel(collection, key, self.index["shards"])
         shard = self._load(rel) or {}
         if key in shard:
             raise StorageError(f"number {key} is already taken")
-        doc_id = self._table(partition, collection).insert(case)
+        doc_id = self._table(partition, collection).insert(record)
         self._stage(rel, {**shard, key: [partition, doc_id]})
-        self._count(self.index["counts"], collection, partition, case, 1)
+        self._count(self.index["counts"], collection, partition, record, 1)
 
-    def replace(self, case: dict) -> None:
-        where = self._locate(case["case_no"])
+    def replace(self, record: dict, collection: str = "cases") -> None:
+        key = record[ID_FIELDS[collection]]
+        where = self._locate(key, collection)
         if where is None:
-            raise NotFoundError(f"no case {case['case_no']}")
+            raise NotFoundError(f"no case {key}" if collection == "cases" else f"no {key}")
         partition, doc_id = where
-        table = self._table(partition)
+        table = self._table(partition, collection)
         before = table.get(doc_id=doc_id)
 
         def _replace(doc: dict) -> None:
             doc.clear()
-            doc.update(case)
+            doc.update(record)
 
         table.update(_replace, doc_ids=[doc_id])
         if before is not None:
-            self._count(self.index["counts"], "cases", partition, before, -1)
-        self._count(self.index["counts"], "cases", partition, case, 1)
+            self._count(self.index["counts"], collection, partition, before, -1)
+        self._count(self.index["counts"], collection, partition, record, 1)
 
     def next_seq(self, counter: str) -> int:
         counters = self.index["counters"]
         counters[counter] = counters.get(counter, 0) + 1
+        self._dirty.add("index.json")
         return counters[counter]
+
+    def current_seq(self, counter: str) -> int:
+        return self.index["counters"].get(counter, 0)
 
     def bump_seq(self, counter: str, seq: int) -> None:
         """Make sure the counter never hands out `seq` again (an imported number)."""
         counters = self.index["counters"]
         counters[counter] = max(counters.get(counter, 0), seq)
+        self._dirty.add("index.json")
+
+    def current_doc_serial(self) -> int:
+        return self.index["doc_serial"]
 
     def next_doc_serial(self) -> int:
         self.index["doc_serial"] += 1
+        self._dirty.add("index.json")
         return self.index["doc_serial"]
 
-    def tmp_path(self, suffix: str = "") -> Path:
-        return self.store.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+    def put_file(self, path: str, data: bytes) -> None:
+        """Written (fsynced) to records/.tmp now, moved into place when the commit applies."""
+        _check_rel(path)
+        tmp = self.store.tmp_dir / f"{uuid.uuid4().hex}{Path(path).suffix}"
+        write_file_synced(tmp, data)
+        self._moves.append((str(tmp.relative_to(self.records)), path))
+        self._files[path] = tmp
 
-    def add_file(self, tmp: Path, final_rel: str) -> None:
-        """A file already written (and fsynced) under records/.tmp, moved into place on commit."""
-        self._moves.append((str(tmp.relative_to(self.records)), final_rel))
+    def read_file(self, path: str) -> bytes | None:
+        if path in self._files:
+            staged = self._files[path]
+            return None if staged is None else staged.read_bytes()
+        try:
+            return (self.records / _check_rel(path)).read_bytes()
+        except FileNotFoundError:
+            return None
 
-    def read_json(self, rel: str) -> Any:
-        """A JSON file under records/ as this transaction sees it (None when missing)."""
-        return self._load(rel)
-
-    def write_json(self, rel: str, data: Any) -> None:
-        """Replace a JSON file under records/ when the transaction commits."""
-        self._stage(rel, data)
-
-    def delete_file(self, rel: str) -> None:
+    def delete_file(self, path: str) -> None:
         """Remove a file under records/ when the commit is applied."""
-        self._deletes.append(rel)
-
-    def _load_text(self, rel: str) -> str:
-        path = self.records / rel
-        return path.read_text(encoding="utf-8") if path.exists() else ""
+        self._deletes.append(_check_rel(path))
+        self._files[path] = None
 
     def log(
         self,
@@ -595,18 +671,7 @@ class Transaction:
         **extra: Any,
     ) -> dict:
         head = self.index["audit"]
-        event = {
-            "seq": head["seq"] + 1,
-            "at": at,
-            "by": by,
-            "action": action,
-            "case": case_no,
-            "before": before,
-            "after": after,
-            **extra,
-            "prev": head["hash"],
-        }
-        event["hash"] = event_hash(event)
+        event = base.new_event(head, action, by, case_no, at, before=before, after=after, **extra)
         segment = max(head.get("segment") or "", at[:7])
         self.index["audit"] = {"seq": event["seq"], "hash": event["hash"], "segment": segment}
         self._events.append((segment, event))

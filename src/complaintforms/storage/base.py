@@ -1,0 +1,239 @@
+"""The store interface every backend implements (DESIGN.md section 10), after tinydb's
+`Storage` / `MemoryStorage`: a small abstract class, an embedded default and an in-memory
+store for tests, and one contract suite (tests/test_store_contract.py) that each passes.
+
+Records are dicts in collections ("cases", "opinions"), each named by its key field
+(`case_no`, `id`) and placed by the month it was received in (`received_at`), which is the
+store's business, not the caller's. Files (forms, scans, bundles, registers, reports) are
+kept under logical paths made by `storage.paths.stored_path` ("documents/2026/TS-…/…pdf");
+`local_path` gives a file on this machine for printing. Every change goes through a
+transaction: all or nothing, serialised across processes, with its audit events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+# The collections of records, and the field naming each record.
+ID_FIELDS = {"cases": "case_no", "opinions": "id"}
+GENESIS = "0" * 64
+
+
+class Conflict(Exception):
+    """What was read outside a transaction changed before it could be stored: do it again."""
+
+
+def partition_of(record: dict) -> str:
+    """Records are kept by the month they were received in (Beijing time, as stored)."""
+    return record["received_at"][:7]
+
+
+def event_hash(event: dict) -> str:
+    """The SHA-256 of an audit event without its own hash: the chain's link."""
+    body = {k: v for k, v in event.items() if k != "hash"}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def chain_problems(events: Iterable[tuple[str, Any]], head: dict) -> list[str]:
+    """Every break in a hash chain of (where, event) pairs, and a head that does not match
+    its last event (events removed or added at the end). Shared by every backend."""
+    problems: list[str] = []
+    prev_hash, prev_seq = GENESIS, 0
+    for where, event in events:
+        if not isinstance(event, dict):
+            problems.append(f"{where}: not valid JSON")
+            continue
+        if event.get("seq") != prev_seq + 1:
+            problems.append(
+                f"{where}: event {event.get('seq')} follows {prev_seq} (an event is missing or inserted)"
+            )
+        if event.get("prev") != prev_hash:
+            problems.append(f"{where}: chain broken (prev hash does not match)")
+        if event_hash(event) != event.get("hash"):
+            problems.append(f"{where}: event {event.get('seq')} was altered (hash mismatch)")
+        prev_hash, prev_seq = event.get("hash", ""), event.get("seq", prev_seq + 1)
+    if head.get("seq", 0) != prev_seq or head.get("hash", GENESIS) != prev_hash:
+        problems.append(
+            f"audit log ends at event {prev_seq} but the store records event "
+            f"{head.get('seq', 0)} as the last (events were removed or added)"
+        )
+    return problems
+
+
+def new_event(head: dict, action: str, by: str, key: str | None, at: str, **fields: Any) -> dict:
+    event = {
+        "seq": head.get("seq", 0) + 1,
+        "at": at,
+        "by": by,
+        "action": action,
+        "case": key,
+        **fields,
+        "prev": head.get("hash", GENESIS),
+    }
+    event["hash"] = event_hash(event)
+    return event
+
+
+class Transaction(ABC):
+    """One unit of change. `with store.transaction() as txn:` commits when the block ends
+    and discards everything when it raises."""
+
+    @abstractmethod
+    def __enter__(self) -> Transaction: ...
+
+    @abstractmethod
+    def __exit__(self, exc_type, exc, tb) -> None: ...
+
+    # -- records ----------------------------------------------------------------------------
+    @abstractmethod
+    def get(self, key: str, collection: str = "cases") -> dict:
+        """The record as this transaction sees it; NotFoundError when there is none."""
+
+    @abstractmethod
+    def exists(self, key: str, collection: str = "cases") -> bool: ...
+
+    @abstractmethod
+    def insert(self, record: dict, collection: str = "cases") -> None:
+        """A new record; StorageError when its key is taken."""
+
+    @abstractmethod
+    def replace(self, record: dict, collection: str = "cases") -> None:
+        """The record with the same key, replaced whole."""
+
+    # -- counters -----------------------------------------------------------------------------
+    @abstractmethod
+    def next_seq(self, counter: str) -> int:
+        """The next number of a named counter (gapless: only a committed one is used)."""
+
+    @abstractmethod
+    def current_seq(self, counter: str) -> int:
+        """The last number the counter handed out (0 before the first)."""
+
+    @abstractmethod
+    def bump_seq(self, counter: str, seq: int) -> None:
+        """Make sure the counter never hands out `seq` again (an imported number)."""
+
+    @abstractmethod
+    def next_doc_serial(self) -> int: ...
+
+    @abstractmethod
+    def current_doc_serial(self) -> int:
+        """The last document serial handed out."""
+
+    # -- files ---------------------------------------------------------------------------------
+    @abstractmethod
+    def put_file(self, path: str, data: bytes) -> None:
+        """Store `data` under a logical path (made by stored_path) when the commit applies."""
+
+    @abstractmethod
+    def read_file(self, path: str) -> bytes | None:
+        """A file as this transaction sees it (None when there is none)."""
+
+    @abstractmethod
+    def delete_file(self, path: str) -> None: ...
+
+    def read_json(self, path: str) -> Any:
+        data = self.read_file(path)
+        return orjson.loads(data) if data else None
+
+    def write_json(self, path: str, value: Any) -> None:
+        self.put_file(path, orjson.dumps(value, option=orjson.OPT_INDENT_2))
+
+    # -- the audit log ---------------------------------------------------------------------------
+    @abstractmethod
+    def log(
+        self,
+        action: str,
+        by: str,
+        key: str | None,
+        *,
+        at: str,
+        before: Any = None,
+        after: Any = None,
+        **extra: Any,
+    ) -> dict:
+        """Append an event (who, when, what, before/after) to the hash-chained audit log."""
+
+
+class Store(ABC):
+    """Reading needs no lock: every call sees committed state only."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the records are, as a person would look for them (a folder, a database)."""
+
+    # -- records ---------------------------------------------------------------------------
+    @abstractmethod
+    def get(self, key: str, collection: str = "cases") -> dict:
+        """NotFoundError when there is no such record."""
+
+    @abstractmethod
+    def iter_records(
+        self,
+        collection: str = "cases",
+        *,
+        months: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+    ) -> Iterator[dict]:
+        """Records received in `months` (all when None), oldest month first, in registration
+        order within a month. With `statuses`, a backend may skip months holding none of
+        them (callers still check each record's status)."""
+
+    @abstractmethod
+    def count(self, collection: str = "cases") -> int: ...
+
+    # -- files -------------------------------------------------------------------------------
+    @abstractmethod
+    def read_file(self, path: str) -> bytes:
+        """NotFoundError when there is no such file."""
+
+    @abstractmethod
+    def file_exists(self, path: str) -> bool: ...
+
+    @abstractmethod
+    def list_files(self, prefix: str) -> list[str]:
+        """Logical paths under a folder, sorted."""
+
+    @abstractmethod
+    def local_path(self, path: str) -> Path:
+        """A file on this machine holding the stored file, for printing or opening."""
+
+    @abstractmethod
+    def scratch(self) -> AbstractContextManager[Path]:
+        """A private temporary folder on this machine, removed afterwards."""
+
+    # -- the audit log -------------------------------------------------------------------------
+    @abstractmethod
+    def iter_events(self, since_month: str | None = None) -> Iterator[dict]: ...
+
+    @abstractmethod
+    def audit_head(self) -> dict:
+        """{'seq': N, 'hash': hex} of the last event."""
+
+    @abstractmethod
+    def verify_audit(self) -> list[str]:
+        """Every problem in the audit chain (an altered, inserted or deleted event)."""
+
+    def history(self, key: str) -> list[dict]:
+        """The audit events of one record."""
+        record = self.get(key)
+        since = (record.get("recorded_at") or "")[:7] or None
+        return [e for e in self.iter_events(since) if e.get("case") == key]
+
+    # -- health -------------------------------------------------------------------------------
+    @abstractmethod
+    def check(self) -> tuple[list[str], str]:
+        """Problems of the store's own consistency (index against records, counts), and a
+        one-line summary when there are none. What doctor and `db check` report."""
+
+    # -- writing -------------------------------------------------------------------------------
+    @abstractmethod
+    def transaction(self) -> Transaction: ...
