@@ -112,7 +112,10 @@ def test_a_commit_interrupted_after_its_journal_is_completed_by_the_next_opener(
     assert ws.store.journal_path.exists()
     # A reader finishes the commit before reading.
     fresh = Workspace.open(ws.root)
-    assert [c["case_no"] for c in fresh.store.iter_records()] == ["TS-2026-000001", "TS-2026-000002"]
+    assert [c["case_no"] for c in fresh.store.iter_records()] == [
+        "TS-2026-000001",
+        "TS-2026-000002",
+    ]
     assert not fresh.store.journal_path.exists()
     assert fresh.store.verify_audit() == []
 
@@ -135,7 +138,10 @@ def test_a_commit_that_fails_before_its_journal_leaves_nothing(ws, monkeypatch):
     assert fresh.store.count() == 1
     assert (ws.records_dir / "index.json").read_bytes() == before
     register_case(fresh, dict(FULL_CASE), render=False)  # the number was not burnt... nor reused
-    assert [c["case_no"] for c in fresh.store.iter_records()] == ["TS-2026-000001", "TS-2026-000002"]
+    assert [c["case_no"] for c in fresh.store.iter_records()] == [
+        "TS-2026-000001",
+        "TS-2026-000002",
+    ]
 
 
 def _events(ws):
