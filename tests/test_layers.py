@@ -101,9 +101,11 @@ def test_no_import_cycle():
 
 
 def test_only_the_storage_package_imports_tinydb_or_touches_records():
+    """The records are reached through the store only. workspace.py is where a workspace's
+    folder is given to its store, and may name records/ for that."""
     offenders = []
     for path in PACKAGE.rglob("*.py"):
-        if "storage" in path.relative_to(PACKAGE).parts[:1]:
+        if "storage" in path.relative_to(PACKAGE).parts[:1] or path.name == "workspace.py":
             continue
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text)

@@ -34,7 +34,7 @@ from complaintforms.errors import (
     ValidationError,
 )
 from complaintforms.services.cases import quarter_months
-from complaintforms.services.steps import MAX_TRIES, Conflict
+from complaintforms.storage.base import MAX_TRIES, Conflict
 from complaintforms.storage.paths import logical, shown, stored_path
 from complaintforms.workspace import Workspace
 

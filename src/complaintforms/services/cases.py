@@ -23,8 +23,7 @@ from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.domain.workdays import WorkCalendar, calendar_from
 from complaintforms.errors import ValidationError
-from complaintforms.services.steps import MAX_TRIES
-from complaintforms.storage.base import Conflict
+from complaintforms.storage.base import MAX_TRIES, Conflict
 from complaintforms.workspace import Workspace
 
 Progress = Callable[[int], None]

@@ -20,15 +20,12 @@ from complaintforms.domain import workflow
 from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import StorageError
-from complaintforms.storage.base import Conflict, Transaction
+from complaintforms.storage.base import MAX_TRIES, Conflict, Transaction
 
 __all__ = ["Conflict", "FORMATS", "MAX_TRIES", "StepResult", "run_step"]
 from complaintforms.workspace import Workspace
 
 FORMATS = ("pdf", "docx")
-# Attempts before a step gives up because others keep changing its case (or, for
-# registration, keep taking the number it rendered).
-MAX_TRIES = 5
 
 Change = Callable[[dict], dict]
 # A form to issue with a step, and the extra values of this issue made from the new case.

@@ -30,6 +30,11 @@ class Conflict(Exception):
     """What was read outside a transaction changed before it could be stored: do it again."""
 
 
+# Attempts of work done outside a transaction before giving up because others keep changing
+# what it read (a step whose case keeps changing, a registration whose number keeps going).
+MAX_TRIES = 5
+
+
 def partition_of(record: dict) -> str:
     """Records are kept by the month they were received in (Beijing time, as stored)."""
     return record["received_at"][:7]
