@@ -173,3 +173,15 @@ def test_malformed_files_are_refused(cf, ws, tmp_path):
         path.write_text(text, encoding="utf-8")
         result = cf("case", "import", str(path))
         assert result.exit_code == 1 and expect in result.stderr, (name, result.stderr)
+
+
+def test_csv_export_starts_with_a_bom_for_excel(cf, tmp_path):
+    from .test_register import FULL_CASE, new_case
+
+    new_case(cf, FULL_CASE)
+    out = tmp_path / "cases.csv"
+    assert cf("case", "export", "--format", "csv", "--output", str(out)).exit_code == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads the Chinese right
+    assert raw.decode("utf-8-sig").splitlines()[0].startswith("case_no,")
+    assert cf("case", "import", str(out)).exit_code == 1  # the number is taken: read, refused

@@ -324,7 +324,7 @@ def case_export(
 ) -> None:
     """Export cases as JSON, YAML or CSV (the shape that import reads)."""
     from complaintforms.services.ledger import export_cases
-    from complaintforms.storage.tinydb import atomic_write
+    from complaintforms.storage.localfiles import atomic_write
 
     text = export_cases(state.ws, fmt, _filter(status, department, quarter, overdue))
     if output:

@@ -344,7 +344,7 @@ def export_cases(ws: Workspace, fmt: str, flt: CaseFilter | None = None) -> str:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    return buf.getvalue()
+    return "\ufeff" + buf.getvalue()  # a BOM, so that Excel opens it as UTF-8 (Chinese)
 
 
 def read_source(path: str) -> str:

@@ -45,6 +45,7 @@ from tinydb.storages import Storage
 from complaintforms.errors import NotFoundError, StorageError
 from complaintforms.storage import base
 from complaintforms.storage.base import GENESIS, ID_FIELDS, event_hash, partition_of
+from complaintforms.storage.localfiles import atomic_write, fsync_dir, write_file_synced
 
 INDEX_FORMAT = 2
 INDEX_SHARDS = 64
@@ -61,39 +62,6 @@ def dumps(data: Any) -> bytes:
 
 def loads(data: bytes) -> Any:
     return orjson.loads(data)
-
-
-def fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_file_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, os.replace, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        write_file_synced(tmp, data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    fsync_dir(path.parent)
 
 
 class OrjsonStorage(Storage):
