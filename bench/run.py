@@ -439,10 +439,11 @@ def against_libreoffice(rows: list, batch: int) -> None:
 
 
 def against_baseline(rows: list, rev: str, batch: int) -> None:
-    """One record card (no render server) and a batch of feedback slips, by this tree and by
-    an earlier commit `rev` (BENCH_BASELINE), in the same run, each side's times interleaved
-    and the best taken: whether a change made forms slower. The earlier commit is exported
-    into bench/out/baseline and imported first on PYTHONPATH, with its own default forms."""
+    """The everyday figures (a record card and a batch of slips, case new / show / accept /
+    list --overdue, no render server) by this tree and by an earlier commit `rev`
+    (BENCH_BASELINE), in the same run, each side's times interleaved and the best of three
+    taken: whether a change made anything slower. The earlier commit is exported into
+    bench/out/baseline and imported first on PYTHONPATH, with its own default forms."""
     base = OUT / "baseline"
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
@@ -457,16 +458,24 @@ def against_baseline(rows: list, rev: str, batch: int) -> None:
     ledger = [{**CASE, "received_at": "2026-11-16T10:00:00+08:00"} for _ in range(batch)]
     src = OUT / "baseline-batch.json"
     src.write_text(json.dumps(ledger, ensure_ascii=False), encoding="utf-8")
-    card: dict[str, list[float]] = {name: [] for name in sides}
-    slips: dict[str, list[float]] = {name: [] for name in sides}
+    figures = [
+        "one record card, no server",
+        f"{batch + 1} feedback slips",
+        "case new, card pdf+docx, no server",
+        "case show",
+        "case accept",
+        "case list --overdue",
+    ]
+    times: dict[str, dict[str, list[float]]] = {f: {name: [] for name in sides} for f in figures}
     roots = {}
+    case_json = json.dumps(CASE, ensure_ascii=False)
     for i, (name, env) in enumerate(sides.items()):
         root = OUT / f"side-{i}"
         shutil.rmtree(root, ignore_errors=True)
         subprocess.run([EXE, "init", str(root)], env=env, check=True, capture_output=True)
         out = subprocess.run(
             [EXE, "-w", str(root), "--json", "case", "new", "--from", "-"],
-            input=json.dumps(CASE, ensure_ascii=False),
+            input=case_json,
             env=env,
             capture_output=True,
             text=True,
@@ -484,17 +493,22 @@ def against_baseline(rows: list, rev: str, batch: int) -> None:
             root, case_no = roots[name]
             w = ["-w", str(root)]
             one = [EXE, *w, "form", "render", "record_card", case_no, "--format", "pdf"]
-            card[name].append(timed(one, runs=3, env=env))
+            times[figures[0]][name].append(timed(one, runs=3, env=env))
             many = [EXE, *w, "form", "render", "feedback_slip", "--all", "--format", "pdf"]
-            slips[name].append(timed(many, runs=1, env=env))
-    print(f"baseline {rev}: record card {card}, batch {slips}", file=sys.stderr)
-    ours, theirs = (min(card[n]) for n in sides)
-    rows.append((f"one record card, no server: this tree / {rev}", ours, theirs))
-    ours, theirs = (min(slips[n]) for n in sides)
-    rows.append((f"{batch + 1} feedback slips: this tree / {rev}", ours, theirs))
+            times[figures[1]][name].append(timed(many, runs=1, env=env))
+            new = [EXE, *w, "case", "new", "--from", "-"]
+            times[figures[2]][name].append(timed(new, runs=3, stdin=case_json, env=env))
+            times[figures[3]][name].append(timed([EXE, *w, "case", "show", case_no], env=env))
+            times[figures[4]][name].append(accept_seconds(root, case_json, env=env))
+            overdue = [EXE, *w, "case", "list", "--overdue"]
+            times[figures[5]][name].append(timed(overdue, runs=3, env=env))
+    print(f"baseline {rev}: {times}", file=sys.stderr)
+    for figure in figures:
+        ours, theirs = (min(times[figure][n]) for n in sides)
+        rows.append((f"{figure}: this tree / {rev}", ours, theirs))
 
 
-def accept_seconds(root: Path, case_json: str, runs: int = 3) -> float:
+def accept_seconds(root: Path, case_json: str, runs: int = 3, env: dict | None = None) -> float:
     """`case accept` end to end, each run on a case of its own."""
     times = []
     for _ in range(runs):
@@ -504,6 +518,7 @@ def accept_seconds(root: Path, case_json: str, runs: int = 3) -> float:
             capture_output=True,
             text=True,
             check=True,
+            env=env,
         ).stdout
         case_no = json.loads(out)["case_no"]
         times.append(
@@ -521,6 +536,7 @@ def accept_seconds(root: Path, case_json: str, runs: int = 3) -> float:
                     "bench",
                 ],
                 runs=1,
+                env=env,
             )
         )
     return statistics.median(times)
