@@ -451,6 +451,10 @@ def against_baseline(rows: list, rev: str, batch: int) -> None:
         ["git", "-C", str(REPO), "archive", rev], capture_output=True, check=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+    # Both trees byte-compiled, as pip leaves an installed package: this environment may set
+    # PYTHONDONTWRITEBYTECODE, and compiling on every start would be timed instead.
+    for tree in (REPO / "src", base / "src"):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree)], check=True)
     sides = {
         "this tree": {**NO_SERVER, "PYTHONPATH": str(REPO / "src")},
         rev: {**NO_SERVER, "PYTHONPATH": str(base / "src")},

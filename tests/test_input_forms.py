@@ -169,10 +169,6 @@ def test_not_in_the_future_is_judged_at_the_minute():
     assert parse_time("2026/11/24 10:30", "--at", reference=late) <= late
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs domain/workflow.py _check_time to compare with timeutil.minute (see the report)",
-)
 def test_a_step_typed_in_the_minute_of_the_previous_one_is_not_before_it(cf, ws):
     case_no = register(cf, received_at="2026-11-16T09:30:45+08:00")
     result = accept(cf, case_no, at="2026/11/16 9:30")
@@ -289,10 +285,6 @@ def test_period_keeps_its_api_and_figures_still_exports_it():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs services/cases.py to use domain.periods.quarter_months (see the report)",
-)
 def test_case_list_takes_a_quarter_as_printed_on_paper(cf):
     register(cf)
     assert len(cf.json("case", "list", "--quarter", "2026年第四季度")) == 1

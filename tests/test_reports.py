@@ -321,8 +321,10 @@ def test_an_empty_quarter_says_so(cf, ws):
 
 
 def test_bad_periods_are_refused(cf):
-    assert cf("report", "quarterly", "2026Q5").exit_code == 2
-    assert cf("report", "monthly", "2026-1").exit_code == 2
+    result = cf("report", "quarterly", "2026Q5")
+    assert result.exit_code == 1 and "is not a quarter like 2026Q4" in result.stderr
+    result = cf("report", "monthly", "2026-1")
+    assert result.exit_code == 1 and "is not a month like 2026-11" in result.stderr
     result = cf("report", "monthly", "2026-13")
     assert result.exit_code == 1 and "is not a month" in result.stderr
     result = cf("report", "quarterly", "2026Q3", "--as-of", "someday")

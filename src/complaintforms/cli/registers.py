@@ -108,11 +108,9 @@ def with_report_options(func):
 @pass_state
 def report_monthly(state: State, month: str, as_of, formats, by) -> None:
     """The month's summary: every figure, with charts; --json prints the figures."""
-    import re
+    from complaintforms.domain.periods import parse_month
 
-    if not re.fullmatch(r"\d{4}-\d{2}", month):
-        raise click.UsageError(f"{month!r} is not a month like 2026-11")
-    _report(state, month, as_of, formats, by)
+    _report(state, parse_month(month, "MONTH"), as_of, formats, by)
 
 
 @report.command("quarterly")
@@ -121,8 +119,6 @@ def report_monthly(state: State, month: str, as_of, formats, by) -> None:
 @pass_state
 def report_quarterly(state: State, quarter: str, as_of, formats, by) -> None:
     """The quarterly statistics report: every figure, tables, charts; --json prints the figures."""
-    import re
+    from complaintforms.domain.periods import parse_quarter
 
-    if not re.fullmatch(r"\d{4}[Qq][1-4]", quarter):
-        raise click.UsageError(f"{quarter!r} is not a quarter like 2026Q4")
-    _report(state, quarter, as_of, formats, by)
+    _report(state, parse_quarter(quarter, "QUARTER"), as_of, formats, by)

@@ -12,7 +12,7 @@ from typing import Any
 from complaintforms.config import Config
 from complaintforms.domain import model
 from complaintforms.domain.enums import label, parse_enum
-from complaintforms.domain.timeutil import from_iso, iso
+from complaintforms.domain.timeutil import from_iso, iso, minute
 from complaintforms.domain.workdays import WorkCalendar
 from complaintforms.errors import StateError, ValidationError
 
@@ -71,7 +71,7 @@ def last_step_at(case: dict) -> dt.datetime:
 
 def _check_time(case: dict, at: dt.datetime, field: str = "--at") -> None:
     previous = last_step_at(case)
-    if at < previous:
+    if minute(at) < minute(previous):  # compared as shown: to the minute
         raise ValidationError(
             f"{case['case_no']}: {field} {iso(at)} is before the previous step ({iso(previous)})"
         )
@@ -172,7 +172,7 @@ def record_return(
     _check_time(case, at)
     accepted_at = from_iso(case["decision"]["at"])
     for name, value in (("--approved-at", approved_at), ("--notified-at", notified_at)):
-        if value is not None and not (accepted_at <= value <= at):
+        if value is not None and not (minute(accepted_at) <= minute(value) <= minute(at)):
             raise ValidationError(
                 f"{case['case_no']}: {name} must lie between acceptance and the return"
             )

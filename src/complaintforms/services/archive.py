@@ -169,6 +169,9 @@ def build(
 
     The bundles and the list are made from a snapshot of the cases with no lock held; the
     transaction then checks that no case changed meanwhile (else it is all made again)."""
+    from complaintforms.domain.periods import parse_quarter
+
+    quarter = parse_quarter(quarter, "--quarter") if quarter else None
     targets = (
         select_for_quarter(ws, quarter, "signed_off")
         if quarter

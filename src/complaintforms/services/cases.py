@@ -18,7 +18,7 @@ from complaintforms.documents.pipeline import (
     store_files,
 )
 from complaintforms.documents.render import RendererSet
-from complaintforms.domain import model, workflow
+from complaintforms.domain import model, periods, workflow
 from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.domain.workdays import WorkCalendar, calendar_from
@@ -126,11 +126,8 @@ def show_case(ws: Workspace, case_no: str) -> dict:
 
 
 def quarter_months(quarter: str) -> list[str]:
-    m = re.fullmatch(r"(\d{4})Q([1-4])", quarter.strip().upper())
-    if not m:
-        raise ValidationError(f"--quarter: {quarter!r} is not a quarter like 2026Q4")
-    year, q = int(m.group(1)), int(m.group(2))
-    return [f"{year}-{month:02d}" for month in range(3 * q - 2, 3 * q + 1)]
+    """--quarter in any form a clerk types (2026Q4, 2026年第四季度): its three months."""
+    return periods.quarter_months(quarter, "--quarter")
 
 
 @dataclass

@@ -12,7 +12,8 @@ from typing import Any
 from complaintforms.domain import model
 from complaintforms.domain.enums import label, parse_enum
 from complaintforms.domain.paper import cn_date, cn_period
-from complaintforms.domain.timeutil import iso, parse_time
+from complaintforms.domain.periods import parse_month
+from complaintforms.domain.timeutil import iso, minute, parse_time
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import ValidationError
 from complaintforms.workspace import Workspace
@@ -28,7 +29,7 @@ def add_opinion(ws: Workspace, data: dict[str, Any], *, by: str) -> dict:
     reply_at = (
         parse_time(data["reply_at"], "--reply-at", reference=now) if data.get("reply_at") else None
     )
-    if reply_at is not None and reply_at < received:
+    if reply_at is not None and minute(reply_at) < minute(received):
         raise ValidationError("--reply-at is before the opinion was received")
     entry = {
         "id": None,
@@ -149,8 +150,6 @@ def register_rows(ws: Workspace, month: str, department: str | None = None) -> l
 
 def render_register(ws: Workspace, month: str, *, department: str | None = None, by: str) -> dict:
     """`register render`: the 顾客意见登记簿 of a month as PDF and docx."""
-    import re
-
     from complaintforms.documents.pipeline import (
         prepare_list,
         render_files,
@@ -158,8 +157,7 @@ def render_register(ws: Workspace, month: str, *, department: str | None = None,
         store_files,
     )
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
-        raise ValidationError(f"--month: {month!r} is not a month like 2026-11")
+    month = parse_month(month, "--month")
     rows = register_rows(ws, month, department)
     dep = ws.config.department(department) if department else None
     now = iso(clock_now())
