@@ -31,6 +31,9 @@ def font_cache(tmp_path_factory) -> Path:
     # The operator of commands run without --by (DESIGN.md section 9); tests of the refusal
     # without either unset it.
     os.environ["COMPLAINTFORMS_USER"] = "测试员"
+    # The tests read messages in English (the message ids); tests of the Chinese interface
+    # set COMPLAINTFORMS_LANG themselves.
+    os.environ["COMPLAINTFORMS_LANG"] = "en"
     return path
 
 

@@ -53,6 +53,7 @@ class Config:
     font_serif: str
     font_sans: str
     font_fallback: tuple[str, ...] = ()
+    language: str = "zh-CN"
     extra_fields: tuple[ExtraField, ...] = field(default_factory=tuple)
     form_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -257,7 +258,19 @@ def parse_config(raw: Any, path: Path) -> Config:
         ),
         extra_fields=tuple(extra),
         form_overrides=overrides,
+        language=_language(r, top.get("language")),
     )
+
+
+def _language(r: _Reader, value: Any) -> str:
+    from complaintforms.i18n import LANGUAGES, normalize
+
+    if value is None:
+        return "zh-CN"
+    language = normalize(r.text(value, "language"))
+    if language is None:
+        raise r.fail("language", f"{value!r} is not one of {', '.join(LANGUAGES)}")
+    return language
 
 
 def load_config(path: Path) -> Config:

@@ -6,6 +6,13 @@ from complaintforms.cli.base import cli
 
 
 def main() -> None:
+    import os
+
+    from complaintforms import i18n
+    from complaintforms.cli.base import configured_language
+
+    # Before parsing, so that `complaintforms --help` is in the workspace's language too.
+    i18n.choose(configured_language(os.environ.get("COMPLAINTFORMS_WORKSPACE")))
     cli(prog_name="complaintforms")
 
 

@@ -7,14 +7,18 @@ docxtpl, TinyDB) are imported inside the commands so that `complaintforms --help
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
+from complaintforms import i18n
 from complaintforms.errors import ComplaintFormsError
+from complaintforms.i18n import N_, _
 
 CHANNELS = "phone|letter|visit|email|web|wechat|opinion_book (or 来电 来信 来访 电子邮件 网站留言 微信 意见簿)"
 
@@ -43,10 +47,61 @@ def json_option() -> click.Option:
     )
 
 
-class CFGroup(click.Group):
+@contextlib.contextmanager
+def _translated_help(command: click.Command, ctx: click.Context | None) -> Iterator[None]:
+    """Help texts are message ids: shown in the user's language while help is printed."""
+    items = [command, *command.get_params(ctx)] if ctx is not None else [command]
+    saved = [
+        (item, getattr(item, "help", None), getattr(item, "short_help", None)) for item in items
+    ]
+    try:
+        for item, help_text, short in saved:
+            if help_text:
+                item.help = _(help_text)
+            if short:
+                item.short_help = _(short)
+        yield
+    finally:
+        for item, help_text, short in saved:
+            item.help = help_text
+            if short is not None or hasattr(item, "short_help"):
+                item.short_help = short
+
+
+class TranslatedHelp:
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _translated_help(self, ctx):
+            super().format_help(ctx, formatter)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        with _translated_help(self, None):
+            return super().get_short_help_str(limit)
+
+
+class CFCommand(TranslatedHelp, click.Command):
+    """A command whose help is shown in the user's language."""
+
+
+def field_flag(field: str) -> str:
+    """A library error's field as the command line names it: its option (--department), or a
+    dotted key of an input file as it is (complainant.phone)."""
+    if "." in field or not field.replace("_", "").isalnum() or not field.isascii():
+        return field
+    return "--" + field.replace("_", "-")
+
+
+def error_line(exc: ComplaintFormsError) -> str:
+    return exc.render(_, field_flag)
+
+
+class CFGroup(TranslatedHelp, click.Group):
     """Maps the library's exceptions to a one-line message and exit 1, never a traceback.
 
-    Every command added to it also accepts `--json` (see json_option)."""
+    Every command added to it also accepts `--json` (see json_option); its commands and
+    groups show their help in the user's language."""
+
+    command_class = CFCommand
+    group_class = type
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         if not any("--json" in getattr(p, "opts", ()) for p in cmd.params):
@@ -59,17 +114,19 @@ class CFGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except ComplaintFormsError as exc:
-            click.echo(f"complaintforms: {exc}", err=True)
+            click.echo(f"complaintforms: {error_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("complaintforms: interrupted", err=True)
+            click.echo(f"complaintforms: {_(N_('interrupted'))}", err=True)
             ctx.exit(130)
         except Exception as exc:  # a bug: still one line, with a way to see more
             if os.environ.get("COMPLAINTFORMS_DEBUG"):
                 raise
             click.echo(
-                f"complaintforms: internal error: {type(exc).__name__}: {exc} "
-                "(set COMPLAINTFORMS_DEBUG=1 for the traceback)",
+                "complaintforms: "
+                + _(
+                    N_("internal error: {error} (set COMPLAINTFORMS_DEBUG=1 for the traceback)")
+                ).format(error=f"{type(exc).__name__}: {exc}"),
                 err=True,
             )
             ctx.exit(1)
@@ -93,18 +150,15 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
-def by_option(help: str = "Who did it (for the record and the audit log).", *decls: str, **kwargs):
+def by_option(
+    help: str = N_("Who did it (for the record and the audit log)."), *decls: str, **kwargs
+):
     """--by: who acted. Without it the operator is $COMPLAINTFORMS_USER; without either the
     command is refused (DESIGN.md section 9): no command-specific stand-in such as "system"."""
     kwargs.setdefault("required", True)
     kwargs.setdefault("envvar", "COMPLAINTFORMS_USER")
-    return click.option(
-        "--by",
-        *decls,
-        metavar="NAME",
-        help=f"{help} Default: $COMPLAINTFORMS_USER.",
-        **kwargs,
-    )
+    kwargs.setdefault("show_envvar", kwargs["envvar"] is not None)
+    return click.option("--by", *decls, metavar="NAME", help=help, **kwargs)
 
 
 def emit(state: State, data: Any, text: str | None = None) -> None:
@@ -150,6 +204,17 @@ def cli(ctx: click.Context, workspace: str | None, as_json: bool) -> None:
     Register complaints, print the forms that route them, keep the records safe.
     """
     ctx.obj = State(workspace, as_json)
+    i18n.choose(configured_language(workspace))
+
+
+def configured_language(workspace: str | None) -> str | None:
+    """The workspace's `language`, if there is a workspace with a readable config."""
+    from complaintforms.workspace import Workspace
+
+    try:
+        return Workspace.open(workspace).config.language
+    except ComplaintFormsError:
+        return None
 
 
 # -- workspace -----------------------------------------------------------------------------------------
