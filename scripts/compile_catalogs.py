@@ -58,7 +58,7 @@ def compiled_bytes(catalog: Catalog) -> bytes:
 def code_messages() -> set[str]:
     """Ids marked in the code, and every help text of the command line."""
     ids: set[str] = set()
-    keywords = {"_": None, "N_": None}
+    keywords = {"_": None, "N_": None, "tr": None}
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
         str(PACKAGE), method_map=[("**.py", "python")], keywords=keywords
     ):

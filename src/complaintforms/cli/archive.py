@@ -7,7 +7,17 @@ from pathlib import Path
 
 import click
 
-from complaintforms.cli.base import CFGroup, State, by_option, cli, emit, pass_state, progress_bar
+from complaintforms.cli.base import (
+    CFGroup,
+    State,
+    by_option,
+    cli,
+    emit,
+    pass_state,
+    progress_bar,
+    tr,
+)
+from complaintforms.i18n import _
 
 
 @cli.group(cls=CFGroup)
@@ -35,7 +45,10 @@ def archive_build(state: State, case_nos: tuple[str, ...], quarter: str | None, 
         f"{b['case_no']}  {state.ws.local_path(b['bundle'])}  sha256 {b['sha256'][:16]}…"
         for b in result.bundles
     ]
-    lines += [f"transfer list: {state.ws.local_path(d['path'])}" for d in result.transfer_list]
+    lines += [
+        tr("transfer list: {path}", path=state.ws.local_path(d["path"]))
+        for d in result.transfer_list
+    ]
     emit(
         state, {"bundles": result.bundles, "transfer_list": result.transfer_list}, "\n".join(lines)
     )
@@ -50,12 +63,13 @@ def archive_list(state: State, quarter: str | None, department: str | None) -> N
     from complaintforms.services.archive import list_bundles
 
     rows = list_bundles(state.ws, quarter=quarter, department=department)
-    emit(state, rows, "\n".join(_bundle_line(r) for r in rows) or "no bundles")
+    emit(state, rows, "\n".join(_bundle_line(r) for r in rows) or _("no bundles"))
 
 
 def _bundle_line(r: dict) -> str:
     gone = "  (disposed)" if r["disposed"] else ""
-    return f"{r['case_no']}  closed {r['closed_at'][:10]}  {r['department'] or '-'}  {r['category'] or '-'}  {r['bundle']}{gone}"
+    closed = tr("closed {date}", date=r["closed_at"][:10])
+    return f"{r['case_no']}  {closed}  {r['department'] or '-'}  {r['category'] or '-'}  {r['bundle']}{gone}"
 
 
 @archive.command("search")
@@ -72,7 +86,7 @@ def archive_search(state: State, **criteria) -> None:
     from complaintforms.services.archive import search
 
     rows = search(state.ws, **criteria)
-    emit(state, rows, "\n".join(_bundle_line(r) for r in rows) or "nothing found")
+    emit(state, rows, "\n".join(_bundle_line(r) for r in rows) or _("nothing found"))
 
 
 @archive.command("show")
@@ -104,9 +118,13 @@ def archive_verify(state: State, refs: tuple[str, ...], all_bundles: bool) -> No
         result = verify(state.ws, None if all_bundles else list(refs))
     except ArchiveVerificationError as exc:
         emit(state, {"ok": False, "problems": exc.problems}, "\n".join(exc.problems))
-        click.echo(f"complaintforms: {len(exc.problems)} problem(s) found", err=True)
+        click.echo("complaintforms: " + tr("{n} problem(s) found", n=len(exc.problems)), err=True)
         sys.exit(1)
-    emit(state, {"ok": True, **result}, f"{result['verified']} bundle(s) verified, no problems")
+    emit(
+        state,
+        {"ok": True, **result},
+        tr("{n} bundle(s) verified, no problems", n=result["verified"]),
+    )
 
 
 @archive.command("extract")
@@ -124,7 +142,7 @@ def archive_extract(state: State, ref: str, target: str) -> None:
     from complaintforms.services.archive import extract
 
     result = extract(state.ws, ref, Path(target))
-    emit(state, result, f"extracted {result['files']} files to {result['to']}")
+    emit(state, result, tr("extracted {n} files to {path}", n=result["files"], path=result["to"]))
 
 
 @archive.command("purge")
@@ -143,19 +161,23 @@ def archive_purge(state: State, dry_run: bool, yes: bool, by: str) -> None:
         if not sys.stdin.isatty():
             raise click.UsageError("confirm with --yes (no terminal to ask on)")
         for c in candidates:
-            click.echo(f"  {c['case_no']}  kept until {c['retain_until']}  {c['bundle']}", err=True)
-        return click.confirm(f"dispose of {len(candidates)} bundle(s)?", err=True)
+            until = tr("kept until {date}", date=c["retain_until"])
+            click.echo(f"  {c['case_no']}  {until}  {c['bundle']}", err=True)
+        return click.confirm(tr("dispose of {n} bundle(s)?", n=len(candidates)), err=True)
 
     result = purge(state.ws, by=by, confirm=confirm, dry_run=dry_run)
     if dry_run:
         text = "\n".join(
-            f"{c['case_no']}  kept until {c['retain_until']}  {c['bundle']}"
+            f"{c['case_no']}  {tr('kept until {date}', date=c['retain_until'])}  {c['bundle']}"
             for c in result["candidates"]
         )
-        emit(state, result, text or "nothing past its retention period")
+        emit(state, result, text or _("nothing past its retention period"))
     else:
-        lines = [f"disposed of {len(result['disposed'])} bundle(s)"]
-        lines += [f"  register: {state.ws.local_path(d['path'])}" for d in result["register"]]
+        lines = [tr("disposed of {n} bundle(s)", n=len(result["disposed"]))]
+        lines += [
+            "  " + tr("register: {path}", path=state.ws.local_path(d["path"]))
+            for d in result["register"]
+        ]
         emit(state, result, "\n".join(lines))
 
 
@@ -193,17 +215,43 @@ def scan_intake(state: State, paths: tuple[str, ...], by: str) -> None:
         if bar is not None:
             bar.__exit__(None, None, None)
     lines = [
-        f"{len(report.matched)} matched, {len(report.unmatched)} unmatched, "
-        f"{len(report.duplicates)} duplicates ({report.pages} pages)"
+        tr(
+            "{matched} matched, {unmatched} unmatched, {duplicates} duplicates ({pages} pages)",
+            matched=len(report.matched),
+            unmatched=len(report.unmatched),
+            duplicates=len(report.duplicates),
+            pages=report.pages,
+        )
     ]
     for m in report.matched:
         lines.append(
-            f"  matched    {m['case_no']} {m['form']}  {m['source']} p.{','.join(map(str, m['pages']))}"
+            "  "
+            + tr(
+                "matched    {case_no} {form}  {source} p.{pages}",
+                case_no=m["case_no"],
+                form=m["form"],
+                source=m["source"],
+                pages=",".join(map(str, m["pages"])),
+            )
         )
     for u in report.unmatched:
-        lines.append(f"  unmatched  {u['source']} p.{u['page']}: {u['reason']}  -> {u['path']}")
+        lines.append(
+            "  "
+            + tr(
+                "unmatched  {source} p.{page}: {reason}  -> {path}",
+                source=u["source"],
+                page=u["page"],
+                reason=_(u["reason"]),
+                path=u["path"],
+            )
+        )
     for d in report.duplicates:
         lines.append(
-            f"  duplicate  {d['source']} p.{','.join(map(str, d.get('pages', [d.get('page')])))}"
+            "  "
+            + tr(
+                "duplicate  {source} p.{pages}",
+                source=d["source"],
+                pages=",".join(map(str, d.get("pages", [d.get("page")]))),
+            )
         )
     emit(state, report.as_dict(), "\n".join(lines))

@@ -82,6 +82,11 @@ class CFCommand(TranslatedHelp, click.Command):
     """A command whose help is shown in the user's language."""
 
 
+def tr(msgid: str, **params: Any) -> str:
+    """A message of the command line in the user's language, its values filled in."""
+    return _(msgid).format(**params)
+
+
 def field_flag(field: str) -> str:
     """A library error's field as the command line names it: its option (--department), or a
     dotted key of an input file as it is (complainant.phone)."""

@@ -21,7 +21,10 @@ from complaintforms.cli.base import (
     emit,
     pass_state,
     progress_bar,
+    tr,
 )
+from complaintforms.domain.enums import label
+from complaintforms.i18n import N_, _
 
 
 @cli.command()
@@ -35,7 +38,11 @@ def init(state: State, directory: str) -> None:
     emit(
         state,
         {"workspace": str(ws.root), "id": ws.workspace_id},
-        f"workspace created: {ws.root}\n  edit {ws.config_path.name} for your organisation",
+        tr(
+            "workspace created: {root}\n  edit {config} for your organisation",
+            root=ws.root,
+            config=ws.config_path.name,
+        ),
     )
 
 
@@ -52,7 +59,7 @@ def doctor(state: State) -> None:
         ws = None
     checks = run_doctor(ws)
     lines = [
-        f"{'FAIL' if not c.ok else 'warn' if c.warning else 'ok  '}  {c.name}: {c.detail}"
+        f"{'FAIL' if not c.ok else 'warn' if c.warning else 'ok  '}  {c.name}: {_(c.detail)}"
         for c in checks
     ]
     emit(
@@ -76,23 +83,33 @@ def demo(state: State, directory: str) -> None:
             click.echo(text, err=True)
 
     result = run_demo(Path(directory), progress=tick)
-    lines = [f"workspace: {result['workspace']}"]
+    lines = [tr("workspace: {path}", path=result["workspace"])]
     for item in result["cases"]:
         lines.append(
-            f"{item['case_no']}  {item['status']}  ({item['channel']}, against {item['target']})"
+            f"{item['case_no']}  {label('status', item['status'])}  "
+            f"({label('channel', item['channel'])}, {label('target_type', item['target'])})"
         )
         lines += [f"    {path}" for path in item["documents"]]
-        lines += [f"    scan: {path}" for path in item["scans"]]
+        lines += ["    " + tr("scan: {path}", path=path) for path in item["scans"]]
     scans = result["scans"]
-    lines.append(f"scans:     {len(scans['matched'])} matched, {len(scans['unmatched'])} unmatched")
+    lines.append(
+        tr(
+            "scans: {matched} matched, {unmatched} unmatched",
+            matched=len(scans["matched"]),
+            unmatched=len(scans["unmatched"]),
+        )
+    )
     root = Path(result["workspace"])
-    lines += [f"    unmatched: {root / u['path']} ({u['reason']})" for u in scans["unmatched"]]
-    lines += [f"bundle:    {path}" for path in result["bundles"]]
-    lines += [f"transfer list: {path}" for path in result["transfer_list"]]
-    lines.append(f"verified:  {result['verified']} bundles, no problems")
-    lines += [f"register:  {path}" for path in result["register"]]
-    lines += [f"report:    {path}" for path in result["report"]]
-    lines.append(f"records:   {result['records']}")
+    lines += [
+        "    " + tr("unmatched: {path} ({reason})", path=root / u["path"], reason=_(u["reason"]))
+        for u in scans["unmatched"]
+    ]
+    lines += [tr("bundle: {path}", path=path) for path in result["bundles"]]
+    lines += [tr("transfer list: {path}", path=path) for path in result["transfer_list"]]
+    lines.append(tr("verified: {n} bundles, no problems", n=result["verified"]))
+    lines += [tr("register: {path}", path=path) for path in result["register"]]
+    lines += [tr("report: {path}", path=path) for path in result["report"]]
+    lines.append(tr("records: {path}", path=result["records"]))
     emit(state, result, "\n".join(lines))
 
 
@@ -114,9 +131,11 @@ def _load_input(path: str) -> dict:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark else ""
-            raise ValidationError(f"{path}: neither JSON nor valid YAML{where}") from None
+            raise ValidationError(
+                N_("{path}: neither JSON nor valid YAML{where}"), path=path, where=where
+            ) from None
     if not isinstance(data, dict):
-        raise ValidationError(f"{path}: expected one case (a mapping of fields)")
+        raise ValidationError(N_("{path}: expected one case (a mapping of fields)"), path=path)
     return data
 
 
@@ -209,7 +228,9 @@ def case_new(state: State, source: str | None, **flags: Any) -> None:
         for item in flags["extra"]:
             key, sep, value = item.partition("=")
             if not sep:
-                raise ValidationError(f"--extra: {item!r} is not KEY=VALUE")
+                raise ValidationError(
+                    N_("{field}: {value} is not KEY=VALUE"), field="extra", value=repr(item)
+                )
             extra[key.strip()] = value
         data["extra"] = extra
     case = register_case(state.ws, data)
@@ -307,7 +328,11 @@ def case_import(state: State, file: str, fmt: str | None, by: str) -> None:
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    emit(state, {"imported": len(numbers), "cases": numbers}, f"imported {len(numbers)} cases")
+    emit(
+        state,
+        {"imported": len(numbers), "cases": numbers},
+        tr("imported {n} cases", n=len(numbers)),
+    )
 
 
 @case.command("export")
@@ -376,16 +401,16 @@ def form_render(
     from complaintforms.services.cases import render_forms
 
     if bool(case_nos) == all_cases:
-        raise click.UsageError("give case numbers or --all (not both)")
+        raise click.UsageError(_("give case numbers or --all (not both)"))
     if status and not all_cases:
-        raise click.UsageError("--status goes with --all")
+        raise click.UsageError(_("--status goes with --all"))
     fmts = parse_formats(formats)
     get_form(form_name, case_form=True)  # fail before the progress bar starts
     bar = None
 
     def on_total(n: int) -> None:
         nonlocal bar
-        bar = progress_bar(state, f"rendering {form_name}", n)
+        bar = progress_bar(state, tr("rendering {form}", form=form_name), n)
         bar.__enter__()
 
     try:
@@ -406,7 +431,7 @@ def form_render(
     emit(
         state,
         docs,
-        "\n".join(str(state.ws.local_path(d["path"])) for d in docs) or "nothing to render",
+        "\n".join(str(state.ws.local_path(d["path"])) for d in docs) or _("nothing to render"),
     )
 
 
@@ -425,7 +450,7 @@ def forms_check(state: State) -> None:
     emit(
         state,
         {"ok": not problems, "problems": [str(p) for p in problems]},
-        "\n".join(str(p) for p in problems) or "all templates match their forms",
+        "\n".join(str(p) for p in problems) or _("all templates match their forms"),
     )
     if problems:
         sys.exit(1)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from complaintforms.cli.base import CFGroup, State, by_option, case, cli, emit, pass_state
+from complaintforms.cli.base import CFGroup, State, by_option, case, cli, emit, pass_state, tr
+from complaintforms.domain.enums import label
+from complaintforms.i18n import _
 
 
 # -- the routing procedure ---------------------------------------------------------------------------------
@@ -23,7 +25,7 @@ def step_options(func):
 
 def report_step(state: State, result, headline: str) -> None:
     for warning in result.warnings:
-        click.echo(f"complaintforms: warning: {warning}", err=True)
+        click.echo("complaintforms: " + tr("warning: {text}", text=_(warning)), err=True)
     lines = [headline] + [f"  {state.ws.local_path(d['path'])}" for d in result.documents]
     emit(state, result.as_dict(), "\n".join(lines))
 
@@ -47,7 +49,15 @@ def case_accept(state: State, case_no: str, at, by, **options) -> None:
     result = accept_case(state.ws, case_no, at=at, by=by, **options)
     a = result.case["assignment"]
     report_step(
-        state, result, f"{case_no} assigned to {a['department']} ({a['handler']}), due {a['due']}"
+        state,
+        result,
+        tr(
+            "{case_no} assigned to {department} ({handler}), due {due}",
+            case_no=case_no,
+            department=a["department"],
+            handler=a["handler"],
+            due=a["due"],
+        ),
     )
 
 
@@ -62,7 +72,7 @@ def case_reject(state: State, case_no: str, at, by, reason, validity) -> None:
     from complaintforms.services.procedure import reject_case
 
     result = reject_case(state.ws, case_no, at=at, by=by, reason=reason, validity=validity)
-    report_step(state, result, f"{case_no} rejected; reply letter:")
+    report_step(state, result, tr("{case_no} rejected; reply letter:", case_no=case_no))
 
 
 @case.command("callback")
@@ -80,7 +90,15 @@ def case_callback(state: State, case_no: str, at, by, satisfaction, note) -> Non
     from complaintforms.services.procedure import callback_case
 
     result = callback_case(state.ws, case_no, at=at, by=by, satisfaction=satisfaction, note=note)
-    report_step(state, result, f"{case_no} called back: {result.case['callback']['satisfaction']}")
+    report_step(
+        state,
+        result,
+        tr(
+            "{case_no} called back: {satisfaction}",
+            case_no=case_no,
+            satisfaction=label("satisfaction", result.case["callback"]["satisfaction"]),
+        ),
+    )
 
 
 @case.command("reopen")
@@ -93,7 +111,11 @@ def case_reopen(state: State, case_no: str, at, by, reason) -> None:
     from complaintforms.services.procedure import reopen_case
 
     result = reopen_case(state.ws, case_no, at=at, by=by, reason=reason)
-    report_step(state, result, f"{case_no} reopened, due {result.case['assignment']['due']}")
+    report_step(
+        state,
+        result,
+        tr("{case_no} reopened, due {due}", case_no=case_no, due=result.case["assignment"]["due"]),
+    )
 
 
 @case.command("close")
@@ -114,7 +136,7 @@ def case_close(state: State, case_no: str, at, by, **options) -> None:
     from complaintforms.services.procedure import close_case
 
     result = close_case(state.ws, case_no, at=at, by=by, **options)
-    report_step(state, result, f"{case_no} closed")
+    report_step(state, result, tr("{case_no} closed; closing form:", case_no=case_no))
 
 
 @case.command("signoff")
@@ -134,7 +156,11 @@ def case_signoff(state: State, case_nos: tuple[str, ...], quarter: str | None, a
     emit(
         state,
         signed,
-        f"signed off {len(signed)} case(s): " + ", ".join(c["case_no"] for c in signed),
+        tr(
+            "signed off {n} case(s): {cases}",
+            n=len(signed),
+            cases=", ".join(c["case_no"] for c in signed),
+        ),
     )
 
 
@@ -149,7 +175,7 @@ def case_hold(state: State, case_no: str, reason: str | None, release: bool, by:
     from complaintforms.services.archive import set_hold
 
     result = set_hold(state.ws, case_no, by=by, reason=reason, release=release)
-    emit(state, result, f"{case_no}: {'hold lifted' if release else 'under hold'}")
+    emit(state, result, case_no + ": " + (_("hold lifted") if release else _("under hold")))
 
 
 @cli.group(cls=CFGroup)
@@ -168,7 +194,7 @@ def slip_issue(state: State, case_no: str, by: str, formats: str) -> None:
     from complaintforms.services.procedure import issue_slip
 
     result = issue_slip(state.ws, case_no, by=by, formats=parse_formats(formats))
-    report_step(state, result, f"{case_no} feedback slip:")
+    report_step(state, result, tr("{case_no} feedback slip:", case_no=case_no))
 
 
 @slip.command("return")
@@ -215,7 +241,7 @@ def slip_return(
         scan=Path(scan) if scan else None,
         **options,
     )
-    report_step(state, result, f"{case_no} resolved")
+    report_step(state, result, tr("{case_no} resolved", case_no=case_no))
 
 
 @cli.group(cls=CFGroup)
@@ -235,4 +261,4 @@ def letter_issue(state: State, case_no: str, to: str | None, by: str, formats: s
     from complaintforms.services.procedure import issue_letter
 
     result = issue_letter(state.ws, case_no, by=by, to=to, formats=parse_formats(formats))
-    report_step(state, result, f"{case_no} work contact letter:")
+    report_step(state, result, tr("{case_no} work contact letter:", case_no=case_no))

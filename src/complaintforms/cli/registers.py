@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from complaintforms.cli.base import CHANNELS, CFGroup, State, by_option, cli, emit, pass_state
+from complaintforms.cli.base import CHANNELS, CFGroup, State, by_option, cli, emit, pass_state, tr
 from complaintforms.cli.procedure import step_options
 
 
@@ -50,7 +50,7 @@ def register_render(state: State, month: str, department: str | None, by: str) -
     from complaintforms.services.opinions import render_register
 
     result = render_register(state.ws, month, department=department, by=by)
-    lines = [f"{result['entries']} entries"] + [
+    lines = [tr("{n} entries", n=result["entries"])] + [
         f"  {state.ws.local_path(d['path'])}" for d in result["documents"]
     ]
     emit(state, result, "\n".join(lines))
@@ -69,14 +69,21 @@ def _report(state: State, period: str, as_of: str | None, formats: str, by: str)
     unknown = [f for f in fmts if f not in ("pdf", "docx", "html", "csv")]
     if unknown or not fmts:
         raise click.UsageError(
-            f"--format: pdf, docx, html, csv (not {', '.join(unknown) or 'nothing'})"
+            tr("--format: pdf, docx, html, csv (not {formats})", formats=", ".join(unknown) or "-")
         )
     result = build_report(state.ws, period, as_of=as_of, by=by, formats=fmts)
     rate = result["on_time_rate"]
     lines = [
-        f"{result['period']}: {result['total']} cases (previous {result['previous_period_total']}, "
-        f"same period last year {result['same_period_last_year_total']}); on time "
-        f"{'—' if rate is None else f'{rate:.1%}'}; {result['overdue_open']} overdue open",
+        tr(
+            "{period}: {total} cases (previous {previous}, same period last year {last_year}); "
+            "on time {rate}; {overdue} overdue open",
+            period=result["period"],
+            total=result["total"],
+            previous=result["previous_period_total"],
+            last_year=result["same_period_last_year_total"],
+            rate="—" if rate is None else f"{rate:.1%}",
+            overdue=result["overdue_open"],
+        ),
     ] + [f"  {state.ws.local_path(f['path'])}" for f in result["files"]]
     emit(state, result, "\n".join(lines))
 
