@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from complaintforms.errors import ConfigError
+from complaintforms.i18n import N_
 
 CONFIG_NAME = "complaintforms.yaml"
+TOP_LEVEL = N_("(top level)")  # the key named when the whole file is not a mapping
 
 
 @dataclass(frozen=True)
@@ -77,35 +79,44 @@ class _Reader:
     def __init__(self, path: Path):
         self.path = path
 
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.path}: {key}: {problem}")
+    def fail(self, key: str, problem: str, **params: Any) -> ConfigError:
+        """'complaintforms.yaml: departments[0].code: missing': `problem` is a message id,
+        filled with `params`. A config key is not a field of a form: it is named as it is."""
+        return ConfigError(
+            N_("{file}: {key}: {problem}"),
+            file=str(self.path),
+            key=ConfigError(TOP_LEVEL) if key == TOP_LEVEL else key,
+            problem=ConfigError(problem, **params),
+        )
 
     def mapping(self, value: Any, key: str, *, required: bool = True) -> dict:
         if value is None and not required:
             return {}
         if not isinstance(value, dict):
-            raise self.fail(key, "missing" if value is None else "must be a mapping")
+            raise self.fail(key, N_("missing") if value is None else N_("must be a mapping"))
         return value
 
     def text(self, value: Any, key: str, *, required: bool = True, default: str = "") -> str:
         if value is None or value == "":
             if required:
-                raise self.fail(key, "missing")
+                raise self.fail(key, N_("missing"))
             return default
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(key, "must be text")
+            raise self.fail(key, N_("must be text"))
         return str(value).strip()
 
     def positive_int(self, value: Any, key: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self.fail(key, f"must be a whole number of at least 1, not {value!r}")
+            raise self.fail(
+                key, N_("must be a whole number of at least 1, not {value}"), value=repr(value)
+            )
         return value
 
     def list_(self, value: Any, key: str, *, required: bool = True) -> list:
         if value is None and not required:
             return []
         if not isinstance(value, list):
-            raise self.fail(key, "missing" if value is None else "must be a list")
+            raise self.fail(key, N_("missing") if value is None else N_("must be a list"))
         return value
 
     def dates(self, value: Any, key: str) -> frozenset[dt.date]:
@@ -117,7 +128,9 @@ class _Reader:
             try:
                 out.add(dt.date.fromisoformat(str(item)))
             except ValueError:
-                raise self.fail(f"{key}[{i}]", f"{item!r} is not a date (YYYY-MM-DD)") from None
+                raise self.fail(
+                    f"{key}[{i}]", N_("{value} is not a date (YYYY-MM-DD)"), value=repr(item)
+                ) from None
         return frozenset(out)
 
 
@@ -127,23 +140,30 @@ _PATTERN_FIELDS = re.compile(r"{(\w+)(?::[^}]*)?}")
 def parse_config(raw: Any, path: Path) -> Config:
     """Validate the parsed YAML document. No I/O."""
     r = _Reader(path)
-    top = r.mapping(raw, "(top level)")
+    top = r.mapping(raw, TOP_LEVEL)
 
     org = r.mapping(top.get("organization"), "organization")
     numbering = r.mapping(top.get("numbering"), "numbering")
     pattern = r.text(numbering.get("pattern"), "numbering.pattern")
     names = set(_PATTERN_FIELDS.findall(pattern))
     if "seq" not in names:
-        raise r.fail("numbering.pattern", "must contain {seq}, e.g. TS-{year}-{seq:06d}")
+        # No values: the braces are the text itself, not placeholders.
+        raise r.fail("numbering.pattern", N_("must contain {seq}, e.g. TS-{year}-{seq:06d}"))
     if names - {"seq", "year"}:
-        raise r.fail("numbering.pattern", f"unknown placeholder {sorted(names - {'seq', 'year'})}")
+        raise r.fail(
+            "numbering.pattern",
+            N_("unknown placeholder {value}"),
+            value=str(sorted(names - {"seq", "year"})),
+        )
     literal = _PATTERN_FIELDS.sub("", pattern)
     if any(c in literal for c in "|/\\:") or any(c.isspace() for c in literal):
-        raise r.fail("numbering.pattern", "must not contain spaces or any of | / \\ :")
+        raise r.fail("numbering.pattern", N_("must not contain spaces or any of | / \\ :"))
     try:
         pattern.format(year=2026, seq=1)
     except (ValueError, IndexError, KeyError) as exc:
-        raise r.fail("numbering.pattern", f"cannot be formatted: {exc}") from None
+        raise r.fail(
+            "numbering.pattern", N_("cannot be formatted: {error}"), error=str(exc)
+        ) from None
 
     departments = []
     seen_codes: set[str] = set()
@@ -152,7 +172,7 @@ def parse_config(raw: Any, path: Path) -> Config:
         item = r.mapping(item, key)
         code = r.text(item.get("code"), f"{key}.code")
         if code in seen_codes:
-            raise r.fail(f"{key}.code", f"duplicate department code {code!r}")
+            raise r.fail(f"{key}.code", N_("duplicate department code {value}"), value=repr(code))
         seen_codes.add(code)
         departments.append(
             Department(
@@ -162,7 +182,7 @@ def parse_config(raw: Any, path: Path) -> Config:
             )
         )
     if not departments:
-        raise r.fail("departments", "at least one department is needed")
+        raise r.fail("departments", N_("at least one department is needed"))
 
     staff = []
     for i, item in enumerate(r.list_(top.get("staff"), "staff", required=False)):
@@ -170,7 +190,9 @@ def parse_config(raw: Any, path: Path) -> Config:
         item = r.mapping(item, key)
         dep = r.text(item.get("department"), f"{key}.department")
         if dep not in seen_codes:
-            raise r.fail(f"{key}.department", f"unknown department code {dep!r}")
+            raise r.fail(
+                f"{key}.department", N_("unknown department code {value}"), value=repr(dep)
+            )
         staff.append(
             Staff(
                 r.text(item.get("name"), f"{key}.name"),
@@ -184,15 +206,15 @@ def parse_config(raw: Any, path: Path) -> Config:
         for i, c in enumerate(r.list_(top.get("categories"), "categories"))
     )
     if not categories:
-        raise r.fail("categories", "at least one category is needed")
+        raise r.fail("categories", N_("at least one category is needed"))
     if len(set(categories)) != len(categories):
-        raise r.fail("categories", "duplicate category")
+        raise r.fail("categories", N_("duplicate category"))
 
     deadlines_raw = r.mapping(top.get("deadlines"), "deadlines")
     deadlines = {}
     for kind in ("inquiry", "suggestion", "complaint", "special"):
         if kind not in deadlines_raw:
-            raise r.fail(f"deadlines.{kind}", "missing")
+            raise r.fail(f"deadlines.{kind}", N_("missing"))
         deadlines[kind] = r.positive_int(deadlines_raw[kind], f"deadlines.{kind}")
 
     cal = r.mapping(top.get("calendar"), "calendar", required=False)
@@ -201,10 +223,10 @@ def parse_config(raw: Any, path: Path) -> Config:
     penalties = {}
     for name in ("warning", "minor_demerit", "major_demerit"):
         if name not in penalties_raw:
-            raise r.fail(f"penalties.{name}", "missing")
+            raise r.fail(f"penalties.{name}", N_("missing"))
         value = penalties_raw[name]
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise r.fail(f"penalties.{name}", "must be an amount or a text")
+            raise r.fail(f"penalties.{name}", N_("must be an amount or a text"))
         penalties[name] = value
 
     fonts = r.mapping(top.get("fonts"), "fonts", required=False)
@@ -214,7 +236,7 @@ def parse_config(raw: Any, path: Path) -> Config:
         item = r.mapping(item, key)
         fkey = r.text(item.get("key"), f"{key}.key")
         if not re.fullmatch(r"[a-z][a-z0-9_]*", fkey):
-            raise r.fail(f"{key}.key", "must be lower-case letters, digits and _")
+            raise r.fail(f"{key}.key", N_("must be lower-case letters, digits and _"))
         extra.append(ExtraField(fkey, r.text(item.get("label"), f"{key}.label")))
 
     overrides = {}
@@ -269,7 +291,12 @@ def _language(r: _Reader, value: Any) -> str:
         return "zh-CN"
     language = normalize(r.text(value, "language"))
     if language is None:
-        raise r.fail("language", f"{value!r} is not one of {', '.join(LANGUAGES)}")
+        raise r.fail(
+            "language",
+            N_("{value} is not one of {languages}"),
+            value=repr(value),
+            languages=", ".join(LANGUAGES),
+        )
     return language
 
 
@@ -279,16 +306,32 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: not found") from None
+        raise ConfigError(N_("{file}: not found"), file=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+        raise ConfigError(
+            N_("{file}: cannot be read: {error}"), file=str(path), error=str(exc)
+        ) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        # PyYAML's own description of the problem, in English: a technical detail.
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+        if mark:
+            raise ConfigError(
+                N_("{file}: not valid YAML (line {line}, column {column}): {problem}"),
+                file=str(path),
+                line=mark.line + 1,
+                column=mark.column + 1,
+                problem=problem,
+            ) from None
+        raise ConfigError(
+            N_("{file}: not valid YAML: {problem}"), file=str(path), problem=problem
+        ) from None
     except ValueError as exc:  # PyYAML builds dates while parsing: 2027-13-01 fails here
-        raise ConfigError(f"{path}: a value that looks like a date is not one: {exc}") from None
+        raise ConfigError(
+            N_("{file}: a value that looks like a date is not one: {error}"),
+            file=str(path),
+            error=str(exc),
+        ) from None
     return parse_config(raw, path)

@@ -16,6 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 
+def N_(message: str) -> str:  # the marker of complaintforms.i18n, which imports nothing here
+    return message
+
+
 class ComplaintFormsError(Exception):
     """Base class: a refusal or failure the user can act on."""
 
@@ -35,19 +39,63 @@ class ComplaintFormsError(Exception):
         """The message: `translate` maps the id to the user's language, `field_name` names
         the field as this interface shows it. A translation that does not fit its values
         falls back to the English text rather than hide the error."""
-        field = (field_name or str)(self.field) if self.field else ""
-        params = {
-            k: v.render(translate, field_name) if isinstance(v, ComplaintFormsError) else v
-            for k, v in self.params.items()
-        }
-        if not params and self.field is None:
-            return translate(self.msgid) if translate else self.msgid
-        for template in ([translate(self.msgid)] if translate else []) + [self.msgid]:
-            try:
-                return template.format(field=field, **params)
-            except (KeyError, IndexError, ValueError, AttributeError):
-                continue
-        return self.msgid
+        return render_message(self.msgid, self.field, self.params, translate, field_name)
+
+
+def render_message(
+    msgid: str,
+    field: str | None,
+    params: dict[str, Any],
+    translate: Callable[[str], str] | None = None,
+    field_name: Callable[[str], str] | None = None,
+) -> str:
+    """One message in the user's language; values that render themselves (a nested error or
+    notice) are rendered in the same language. A translation that does not fit its values
+    falls back to the English text rather than hide the message."""
+    values = {
+        k: v.render(translate, field_name) if callable(getattr(v, "render", None)) else v
+        for k, v in params.items()
+    }
+    if not values and field is None:
+        return translate(msgid) if translate else msgid
+    shown_field = (field_name or str)(field) if field else ""
+    for template in ([translate(msgid)] if translate else []) + [msgid]:
+        try:
+            return template.format(field=shown_field, **values)
+        except (KeyError, IndexError, ValueError, AttributeError):
+            continue
+    return msgid
+
+
+class Notice(str):
+    """A text for the user that is returned rather than raised (a step's warning, why a
+    scanned page was kept unmatched, a problem of a bundle, a doctor finding): the English
+    text itself (it goes as it is into JSON, notes and the audit log, and compares equal to
+    it), which also carries its message id, field and values, so that an interface shows it
+    in the user's language as it shows an error: `notice.render(_, field_flag)`."""
+
+    msgid: str
+    field: str | None
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, *, field: str | None = None, **params: Any) -> Notice:
+        self = super().__new__(cls, render_message(msgid, field, params))
+        self.msgid, self.field, self.params = msgid, field, params
+        return self
+
+    def __reduce__(self):
+        return (_restore_notice, (type(self), self.msgid, self.field, self.params))
+
+    def render(
+        self,
+        translate: Callable[[str], str] | None = None,
+        field_name: Callable[[str], str] | None = None,
+    ) -> str:
+        return render_message(self.msgid, self.field, self.params, translate, field_name)
+
+
+def _restore_notice(cls: type[Notice], msgid: str, field: str | None, params: dict) -> Notice:
+    return cls(msgid, field=field, **params)
 
 
 class WorkspaceError(ComplaintFormsError):
@@ -88,4 +136,12 @@ class RecordError(ValidationError):
         inner = (
             reason if isinstance(reason, ComplaintFormsError) else ValidationError(reason, **params)
         )
-        super().__init__("{where}: {reason}", where=where, reason=inner)
+        super().__init__(N_("{where}: {reason}"), where=where, reason=inner)
+
+    def render(
+        self,
+        translate: Callable[[str], str] | None = None,
+        field_name: Callable[[str], str] | None = None,
+    ) -> str:
+        # Inside an imported record a field is a key of the record, not an option.
+        return super().render(translate, None)

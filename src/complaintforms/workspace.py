@@ -13,6 +13,7 @@ import orjson
 
 from complaintforms.config import CONFIG_NAME, Config, load_config
 from complaintforms.errors import WorkspaceError
+from complaintforms.i18n import N_
 from complaintforms.storage.base import Store
 from complaintforms.storage.paths import stored_path
 
@@ -32,7 +33,7 @@ def defaults_dir() -> Path:
     checkout = here.parent.parent
     if (checkout / CONFIG_NAME).exists() and (checkout / "forms").is_dir():
         return checkout
-    raise WorkspaceError("the packaged default forms are missing; reinstall complaintforms")
+    raise WorkspaceError(N_("the packaged default forms are missing; reinstall complaintforms"))
 
 
 class Workspace:
@@ -50,14 +51,19 @@ class Workspace:
             root = os.environ.get(ENV_VAR) or "."
         ws = cls(Path(root))
         if not ws.root.is_dir():
-            raise WorkspaceError(f"{ws.root}: no such folder")
+            raise WorkspaceError(N_("{path}: no such folder"), path=str(ws.root))
         if not ws.config_path.exists():
             raise WorkspaceError(
-                f"{ws.root} is not a workspace (no {CONFIG_NAME}); "
-                f"create one with: complaintforms init {root}"
+                N_(
+                    "{path} is not a workspace (no {config}); "
+                    "create one with: complaintforms init {root}"
+                ),
+                path=str(ws.root),
+                config=CONFIG_NAME,
+                root=str(root),
             )
         if not ws.forms_dir.is_dir():
-            raise WorkspaceError(f"{ws.root}: the forms/ folder is missing")
+            raise WorkspaceError(N_("{path}: the forms/ folder is missing"), path=str(ws.root))
         return ws
 
     @property
@@ -105,7 +111,7 @@ class Workspace:
             ident = orjson.loads(raw)
             return {"id": str(ident["id"]), "secret": str(ident["secret"])}
         except (ValueError, KeyError, TypeError):
-            raise WorkspaceError(f"{path}: damaged workspace identity") from None
+            raise WorkspaceError(N_("{path}: damaged workspace identity"), path=str(path)) from None
 
     @property
     def workspace_id(self) -> str:
@@ -121,16 +127,25 @@ def init_workspace(target: Path) -> Workspace:
     """Create a workspace from the packaged defaults. Refuses to overwrite one."""
     target = Path(target)
     if (target / CONFIG_NAME).exists():
-        raise WorkspaceError(f"{target.resolve()} is already a workspace")
+        raise WorkspaceError(N_("{path} is already a workspace"), path=str(target.resolve()))
     if target.exists() and not target.is_dir():
-        raise WorkspaceError(f"{target}: exists and is not a folder")
+        raise WorkspaceError(N_("{path}: exists and is not a folder"), path=str(target))
     source = defaults_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    if (target / "forms").exists():
-        raise WorkspaceError(f"{target.resolve()}/forms already exists; not overwriting it")
-    shutil.copytree(source / "forms", target / "forms")
-    shutil.copy2(source / CONFIG_NAME, target / CONFIG_NAME)
-    (target / "records").mkdir(exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        if (target / "forms").exists():
+            raise WorkspaceError(
+                N_("{path}/forms already exists; not overwriting it"), path=str(target.resolve())
+            )
+        shutil.copytree(source / "forms", target / "forms")
+        shutil.copy2(source / CONFIG_NAME, target / CONFIG_NAME)
+        (target / "records").mkdir(exist_ok=True)
+    except OSError as exc:  # no permission, disk full, a file where a folder should be
+        raise WorkspaceError(
+            N_("{path}: cannot create the workspace: {error}"),
+            path=str(target),
+            error=exc.strerror or str(exc),
+        ) from None
     ws = Workspace(target)
     ws.config  # noqa: B018 - fail now if the packaged config were broken
     ws.identity  # noqa: B018 - created now so that the id is fixed from the start

@@ -15,6 +15,7 @@ from complaintforms.cli.base import (
     emit,
     pass_state,
     progress_bar,
+    shown,
     tr,
 )
 from complaintforms.i18n import _
@@ -117,7 +118,11 @@ def archive_verify(state: State, refs: tuple[str, ...], all_bundles: bool) -> No
     try:
         result = verify(state.ws, None if all_bundles else list(refs))
     except ArchiveVerificationError as exc:
-        emit(state, {"ok": False, "problems": exc.problems}, "\n".join(exc.problems))
+        emit(
+            state,
+            {"ok": False, "problems": exc.problems},
+            "\n".join(shown(p) for p in exc.problems),
+        )
         click.echo("complaintforms: " + tr("{n} problem(s) found", n=len(exc.problems)), err=True)
         sys.exit(1)
     emit(
@@ -241,7 +246,7 @@ def scan_intake(state: State, paths: tuple[str, ...], by: str) -> None:
                 "unmatched  {source} p.{page}: {reason}  -> {path}",
                 source=u["source"],
                 page=u["page"],
-                reason=_(u["reason"]),
+                reason=shown(u["reason"]),
                 path=u["path"],
             )
         )

@@ -78,8 +78,22 @@ class TranslatedHelp:
             return super().get_short_help_str(limit)
 
 
+# The options of the command being run, by parameter name: how its errors name their fields.
+_RUNNING: dict[str, str] = {}
+
+
 class CFCommand(TranslatedHelp, click.Command):
     """A command whose help is shown in the user's language."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _RUNNING.clear()
+        for p in self.params:
+            if isinstance(p, click.Option) and p.name:
+                # By the parameter's name (received_at -> --at) and by the option's own name
+                # (format -> --format, whose parameter is called formats).
+                _RUNNING[p.opts[0].lstrip("-").replace("-", "_")] = p.opts[0]
+                _RUNNING[p.name] = p.opts[0]
+        return super().invoke(ctx)
 
 
 def tr(msgid: str, **params: Any) -> str:
@@ -88,11 +102,18 @@ def tr(msgid: str, **params: Any) -> str:
 
 
 def field_flag(field: str) -> str:
-    """A library error's field as the command line names it: its option (--department), or a
-    dotted key of an input file as it is (complainant.phone)."""
-    if "." in field or not field.replace("_", "").isalnum() or not field.isascii():
-        return field
-    return "--" + field.replace("_", "-")
+    """A library error's field as the command line names it: the running command's option
+    for it (department -> --department, received_at -> --at), or the field itself (a dotted
+    key of an input file such as complainant.phone, or a field no option of this command
+    sets)."""
+    return _RUNNING.get(field, field)
+
+
+def shown(text: Any) -> str:
+    """A text the library returned (a notice with values, or a plain message id) in the
+    user's language."""
+    render = getattr(text, "render", None)
+    return render(_, field_flag) if callable(render) else _(str(text))
 
 
 def error_line(exc: ComplaintFormsError) -> str:

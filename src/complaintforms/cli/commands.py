@@ -21,6 +21,7 @@ from complaintforms.cli.base import (
     emit,
     pass_state,
     progress_bar,
+    shown,
     tr,
 )
 from complaintforms.domain.enums import label
@@ -59,7 +60,7 @@ def doctor(state: State) -> None:
         ws = None
     checks = run_doctor(ws)
     lines = [
-        f"{'FAIL' if not c.ok else 'warn' if c.warning else 'ok  '}  {c.name}: {_(c.detail)}"
+        f"{'FAIL' if not c.ok else 'warn' if c.warning else 'ok  '}  {c.name}: {shown(c.detail)}"
         for c in checks
     ]
     emit(
@@ -101,7 +102,8 @@ def demo(state: State, directory: str) -> None:
     )
     root = Path(result["workspace"])
     lines += [
-        "    " + tr("unmatched: {path} ({reason})", path=root / u["path"], reason=_(u["reason"]))
+        "    "
+        + tr("unmatched: {path} ({reason})", path=root / u["path"], reason=shown(u["reason"]))
         for u in scans["unmatched"]
     ]
     lines += [tr("bundle: {path}", path=path) for path in result["bundles"]]
@@ -450,7 +452,7 @@ def forms_check(state: State) -> None:
     emit(
         state,
         {"ok": not problems, "problems": [str(p) for p in problems]},
-        "\n".join(str(p) for p in problems) or _("all templates match their forms"),
+        "\n".join(shown(p) for p in problems) or _("all templates match their forms"),
     )
     if problems:
         sys.exit(1)

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import click
 
-from complaintforms.cli.base import CFGroup, State, by_option, case, cli, emit, pass_state, tr
+from complaintforms.cli.base import (
+    CFGroup,
+    State,
+    by_option,
+    case,
+    cli,
+    emit,
+    pass_state,
+    shown,
+    tr,
+)
 from complaintforms.domain.enums import label
 from complaintforms.i18n import _
 
@@ -25,7 +35,7 @@ def step_options(func):
 
 def report_step(state: State, result, headline: str) -> None:
     for warning in result.warnings:
-        click.echo("complaintforms: " + tr("warning: {text}", text=_(warning)), err=True)
+        click.echo("complaintforms: " + tr("warning: {text}", text=shown(warning)), err=True)
     lines = [headline] + [f"  {state.ws.local_path(d['path'])}" for d in result.documents]
     emit(state, result.as_dict(), "\n".join(lines))
 

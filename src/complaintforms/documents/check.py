@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from complaintforms.documents.forms import FORMS, HTML_ONLY_FIELDS, FormSpec
+from complaintforms.documents.forms import FORMS, HTML_ONLY_FIELDS, FormSpec, get_form
+from complaintforms.i18n import N_
+from complaintforms.storage.base import Message
 
 # Characters a Chinese IME or Word's autocorrect puts where a template tag needs ASCII.
 LOOKALIKES = {
@@ -26,13 +28,17 @@ _TAG = re.compile(r"[{｛][{%％｛](.*?)[}%％｝][}｝]", re.S)
 _HALF_TAG = re.compile(r"[{｛][{%％｛]|[}%％｝][}｝]")
 
 
-@dataclass
-class Problem:
-    template: str
-    message: str
+class Problem(Message):
+    """One problem of one template. `str(problem)` is the English text
+    ("forms/record_card.html: missing"), which --json output keeps; `problem.render(_)` is the
+    same in the user's language. The message id names the template as {template}."""
 
-    def __str__(self) -> str:
-        return f"{self.template}: {self.message}"
+    def __new__(cls, template: str, msgid: str, **params: Any) -> Problem:
+        return super().__new__(cls, msgid, template=template, **params)
+
+    @property
+    def template(self) -> str:
+        return self.params["template"]
 
 
 def html_variables(forms_dir: Path, name: str) -> set[str]:
@@ -81,17 +87,32 @@ def check_docx_typography(path: Path, label: str) -> list[Problem]:
         for tag in _TAG.finditer(text):
             bad = sorted({c for c in tag.group(0) if c in LOOKALIKES})
             if bad:
-                shown = ", ".join(f"{c} (use {LOOKALIKES[c]})" for c in bad)
                 problems.append(
                     Problem(
-                        label, f"{part} paragraph {number}: tag {tag.group(0)[:40]!r} has {shown}"
+                        label,
+                        N_("{template}: {part} paragraph {number}: tag {tag} has {characters}"),
+                        part=part,
+                        number=number,
+                        tag=repr(tag.group(0)[:40]),
+                        characters=[
+                            Message(
+                                N_("{character} (use {ascii})"), character=c, ascii=LOOKALIKES[c]
+                            )
+                            for c in bad
+                        ],
                     )
                 )
         if not _TAG.search(text) and _HALF_TAG.search(text) and any(c in text for c in "｛｝％"):
             problems.append(
                 Problem(
                     label,
-                    f"{part} paragraph {number}: a tag typed with full-width characters: {text[:40]!r}",
+                    N_(
+                        "{template}: {part} paragraph {number}: a tag typed with full-width "
+                        "characters: {text}"
+                    ),
+                    part=part,
+                    number=number,
+                    text=repr(text[:40]),
                 )
             )
     return problems
@@ -105,6 +126,19 @@ def docx_variables(path: Path) -> set[str]:
     return DocxTemplate(str(path)).get_undeclared_template_variables(jinja_env())
 
 
+def template_error(label: str, exc) -> Problem:
+    """A template Jinja2 cannot parse: the line when known, and Jinja2's own words."""
+    error = exc.message or str(exc)
+    if getattr(exc, "lineno", None):
+        return Problem(
+            label,
+            N_("{template} line {line}: template error: {error}"),
+            line=exc.lineno,
+            error=error,
+        )
+    return Problem(label, N_("{template}: template error: {error}"), error=error)
+
+
 def check_form(forms_dir: Path, spec: FormSpec) -> list[Problem]:
     from jinja2 import TemplateError
 
@@ -113,18 +147,15 @@ def check_form(forms_dir: Path, spec: FormSpec) -> list[Problem]:
     found: dict[str, set[str]] = {}
     html_name, docx_name = f"{spec.name}.html", f"{spec.name}.docx"
     if not (forms_dir / html_name).is_file():
-        problems.append(Problem(f"forms/{html_name}", "missing"))
+        problems.append(Problem(f"forms/{html_name}", N_("{template}: missing")))
     else:
         try:
             found["html"] = html_variables(forms_dir, html_name) - set(HTML_ONLY_FIELDS)
         except TemplateError as exc:
-            line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-            problems.append(
-                Problem(f"forms/{html_name}{line}", f"template error: {exc.message or exc}")
-            )
+            problems.append(template_error(f"forms/{html_name}", exc))
     docx_path = forms_dir / docx_name
     if not docx_path.is_file():
-        problems.append(Problem(f"forms/{docx_name}", "missing"))
+        problems.append(Problem(f"forms/{docx_name}", N_("{template}: missing")))
     else:
         typo = check_docx_typography(docx_path, f"forms/{docx_name}")
         problems.extend(typo)
@@ -132,27 +163,42 @@ def check_form(forms_dir: Path, spec: FormSpec) -> list[Problem]:
             try:
                 found["docx"] = docx_variables(docx_path)
             except TemplateError as exc:
-                line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-                problems.append(
-                    Problem(f"forms/{docx_name}{line}", f"template error: {exc.message or exc}")
-                )
+                problems.append(template_error(f"forms/{docx_name}", exc))
             except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-                problems.append(Problem(f"forms/{docx_name}", f"not a Word document: {exc}"))
+                problems.append(
+                    Problem(
+                        f"forms/{docx_name}",
+                        N_("{template}: not a Word document: {error}"),
+                        error=str(exc),
+                    )
+                )
     for fmt, names in found.items():
         label = f"forms/{spec.name}.{fmt}"
         unknown = sorted(names - expected)
         unused = sorted(expected - names)
         if unknown:
             problems.append(
-                Problem(label, f"uses fields the form does not have: {', '.join(unknown)}")
+                Problem(
+                    label,
+                    N_("{template}: uses fields the form does not have: {fields}"),
+                    fields=", ".join(unknown),
+                )
             )
         if unused:
-            problems.append(Problem(label, f"does not show the form's fields: {', '.join(unused)}"))
+            problems.append(
+                Problem(
+                    label,
+                    N_("{template}: does not show the form's fields: {fields}"),
+                    fields=", ".join(unused),
+                )
+            )
     return problems
 
 
 def check_forms(forms_dir: Path, names: list[str] | None = None) -> list[Problem]:
+    """Every problem of the templates of `names` (all forms when None). Each is a str (the
+    English text); show it with `problem.render(_)` in the user's language."""
     problems = []
     for name in names or list(FORMS):
-        problems.extend(check_form(Path(forms_dir), FORMS[name]))
+        problems.extend(check_form(Path(forms_dir), get_form(name)))
     return problems

@@ -13,6 +13,8 @@ from complaintforms.config import Config
 from complaintforms.domain import model
 from complaintforms.domain.enums import label
 from complaintforms.domain.paper import cn_date, cn_datetime, money
+from complaintforms.errors import NotFoundError, RenderError
+from complaintforms.i18n import N_
 
 # Values every form receives (the header, the QR code, the footer).
 COMMON_FIELDS = ("org", "form", "case_no", "qr", "serial", "generated_at")
@@ -213,12 +215,12 @@ RETURNABLE_FORMS = ("feedback_slip", "contact_receipt")
 
 
 def get_form(name: str, config: Config | None = None, *, case_form: bool = False) -> FormSpec:
-    from complaintforms.errors import NotFoundError
-
     spec = FORMS.get(name)
     if spec is None or (case_form and spec.kind != "case"):
         names = [n for n, f in FORMS.items() if f.kind == "case" or not case_form]
-        raise NotFoundError(f"no form {name!r}; forms: {', '.join(names)}")
+        raise NotFoundError(
+            N_("no form {value}; forms: {known}"), value=repr(name), known=", ".join(names)
+        )
     return spec.with_overrides(config) if config else spec
 
 
@@ -421,5 +423,7 @@ def build_context(
     ctx.update(extra or {})
     missing = [k for k in spec.fields if k not in ctx]
     if missing:
-        raise ValueError(f"{spec.name}: no value for {', '.join(missing)}")
+        raise RenderError(
+            N_("{form}: no value for {names}"), form=spec.name, names=", ".join(missing)
+        )
     return {k: ctx[k] for k in (*spec.fields, *HTML_ONLY_FIELDS)}

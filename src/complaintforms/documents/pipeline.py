@@ -219,7 +219,9 @@ class RenderPool:
 
 
 def parse_formats(value: str | Iterable[str]) -> tuple[str, ...]:
+    """Formats as given to a `format` option ("pdf,docx"), checked, without repeats."""
     from complaintforms.errors import ValidationError
+    from complaintforms.i18n import N_
 
     items = value.split(",") if isinstance(value, str) else list(value)
     out = []
@@ -227,10 +229,13 @@ def parse_formats(value: str | Iterable[str]) -> tuple[str, ...]:
         item = item.strip().lower()
         if item not in FORMATS:
             raise ValidationError(
-                f"--format: unknown format {item!r}; formats: {', '.join(FORMATS)}"
+                N_("{field}: unknown format {value}; formats: {known}"),
+                field="format",
+                value=repr(item),
+                known=", ".join(FORMATS),
             )
         if item not in out:
             out.append(item)
     if not out:
-        raise ValidationError("--format: at least one format")
+        raise ValidationError(N_("{field}: at least one format"), field="format")
     return tuple(out)

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 
 from complaintforms.errors import ValidationError
+from complaintforms.i18n import N_
 
 PREFIX = "CF1"
 
@@ -39,8 +40,8 @@ def make_ref(ws, case_no: str, form: str, serial: int) -> FormRef:
 
 def parse_payload(text: str) -> FormRef:
     parts = text.strip().split("|")
-    if len(parts) != 6 or parts[0] != PREFIX or not parts[4].isdigit():
-        raise ValidationError(f"not a complaintforms code: {text[:60]!r}")
+    if len(parts) != 6 or parts[0] != PREFIX or not (parts[4].isascii() and parts[4].isdigit()):
+        raise ValidationError(N_("not a complaintforms code: {value}"), value=repr(text[:60]))
     return FormRef(parts[1], parts[2], parts[3], int(parts[4]), parts[5])
 
 
@@ -49,9 +50,11 @@ def verify(ws, ref: FormRef) -> None:
     from complaintforms.workspace import constant_time_equal
 
     if ref.workspace_id != ws.workspace_id:
-        raise ValidationError(f"code from another workspace ({ref.workspace_id})")
+        raise ValidationError(
+            N_("code from another workspace ({workspace})"), workspace=ref.workspace_id
+        )
     if not constant_time_equal(ws.sign(ref.body), ref.check):
-        raise ValidationError("code check digits do not match (forged or damaged)")
+        raise ValidationError(N_("code check digits do not match (forged or damaged)"))
 
 
 def svg_data_uri(payload: str) -> str:

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from complaintforms.documents.forms import FormSpec
 from complaintforms.errors import ComplaintFormsError, RenderError
+from complaintforms.i18n import N_
 
 FORMATS = ("pdf", "docx", "html")
 
@@ -70,6 +71,16 @@ def jinja_env(forms_dir: Path | None = None):
     return SandboxedEnvironment(loader=loader, autoescape=True, undefined=StrictUndefined)
 
 
+def template_error(name: str, exc) -> RenderError:
+    """A template that Jinja2 refused: the file, the line when known, and Jinja2's words."""
+    error = exc.message or str(exc)
+    if getattr(exc, "lineno", None):
+        return RenderError(
+            N_("forms/{name} line {line}: {error}"), name=name, line=exc.lineno, error=error
+        )
+    return RenderError(N_("forms/{name}: {error}"), name=name, error=error)
+
+
 class HtmlRenderer:
     fmt = "html"
 
@@ -90,12 +101,15 @@ class HtmlRenderer:
             return template.render(ctx)
         except TemplateNotFound as exc:
             raise RenderError(
-                f"forms/{exc.name} is missing from this workspace (made before this form existed?); "
-                f"copy it from a new workspace (complaintforms init) into {self.forms_dir}"
+                N_(
+                    "forms/{name} is missing from this workspace (made before this form "
+                    "existed?); copy it from a new workspace (complaintforms init) into {folder}"
+                ),
+                name=exc.name,
+                folder=str(self.forms_dir),
             ) from None
         except TemplateError as exc:
-            where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-            raise RenderError(f"forms/{name}{where}: {exc.message or exc}") from None
+            raise template_error(name, exc) from None
 
     def render(self, spec: FormSpec, context: dict, out: Path) -> None:
         out.write_text(self.to_string(spec, context), encoding="utf-8")
@@ -316,8 +330,10 @@ class PdfRenderer:
     def to_bytes(self, spec: FormSpec, context: dict) -> bytes:
         if not has_cjk_font():
             raise RenderError(
-                "no Chinese (CJK) font is installed, the PDF would show empty boxes; "
-                "install fonts-noto-cjk (apt-get install fonts-noto-cjk)"
+                N_(
+                    "no Chinese (CJK) font is installed, the PDF would show empty boxes; "
+                    "install fonts-noto-cjk (apt-get install fonts-noto-cjk)"
+                )
             )
         weasyprint = import_weasyprint()
         from weasyprint.urls import FatalURLFetchingError
@@ -346,16 +362,33 @@ class PdfRenderer:
                 font_config=self._font_config, stylesheets=stylesheets, **options
             )
         except FatalURLFetchingError:
+            if not fetcher.blocked:
+                raise RenderError(
+                    N_(
+                        "forms/{name} refers to a resource, outside forms/; templates may use "
+                        "only files in forms/ and data: URLs"
+                    ),
+                    name=f"{spec.name}.html",
+                ) from None
             raise RenderError(
-                f"forms/{spec.name}.html refers to {fetcher.blocked[-1] if fetcher.blocked else 'a resource'}, "
-                "outside forms/; templates may use only files in forms/ and data: URLs"
+                N_(
+                    "forms/{name} refers to {url}, outside forms/; templates may use only "
+                    "files in forms/ and data: URLs"
+                ),
+                name=f"{spec.name}.html",
+                url=fetcher.blocked[-1],
             ) from None
         finally:
             logger.removeHandler(catcher)
         if catcher.missing:
             raise RenderError(
-                f"{spec.title} for {context.get('case_no')}: a character has no glyph in the "
-                f"installed fonts and would print as an empty box ({catcher.missing[0][:120]})"
+                N_(
+                    "{title} for {case_no}: a character has no glyph in the installed fonts "
+                    "and would print as an empty box ({detail})"
+                ),
+                title=spec.title,
+                case_no=context.get("case_no"),
+                detail=catcher.missing[0][:120],
             )
         return pdf
 
@@ -411,8 +444,12 @@ class DocxRenderer:
         path = self.forms_dir / f"{spec.name}.docx"
         if not path.is_file():
             raise RenderError(
-                f"forms/{spec.name}.docx is missing from this workspace; copy it from a new "
-                f"workspace (complaintforms init) into {self.forms_dir}"
+                N_(
+                    "forms/{name} is missing from this workspace; copy it from a new "
+                    "workspace (complaintforms init) into {folder}"
+                ),
+                name=f"{spec.name}.docx",
+                folder=str(self.forms_dir),
             )
         try:
             template = DocxTemplate(str(path))
@@ -431,10 +468,13 @@ class DocxRenderer:
             buf = io.BytesIO()
             template.save(buf)
         except TemplateError as exc:
-            where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-            raise RenderError(f"forms/{spec.name}.docx{where}: {exc.message or exc}") from None
+            raise template_error(f"{spec.name}.docx", exc) from None
         except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as exc:
-            raise RenderError(f"forms/{spec.name}.docx: not a Word document ({exc})") from None
+            raise RenderError(
+                N_("forms/{name}: not a Word document ({error})"),
+                name=f"{spec.name}.docx",
+                error=str(exc),
+            ) from None
         return buf.getvalue()
 
 
@@ -445,7 +485,9 @@ def renderer_for(fmt: str, forms_dir: Path, **options) -> Renderer:
         return DocxRenderer(forms_dir)
     if fmt == "html":
         return HtmlRenderer(forms_dir)
-    raise RenderError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+    raise RenderError(
+        N_("unknown format {value}; formats: {known}"), value=repr(fmt), known=", ".join(FORMATS)
+    )
 
 
 # -- one document in several formats ------------------------------------------------------------
@@ -500,7 +542,7 @@ def render_all(
                     ("ok", {f: render_bytes(renderers.get(f), spec, context) for f in others})
                 )
             except ComplaintFormsError as exc:
-                payload = pickle.dumps(("refused", str(exc)))
+                payload = pickle.dumps(("refused", portable(exc)))
             except BaseException as exc:  # noqa: BLE001 - reported by the parent
                 payload = pickle.dumps(("failed", f"{type(exc).__name__}: {exc}"))
             with os.fdopen(write_fd, "wb") as pipe:
@@ -515,11 +557,30 @@ def render_all(
             raw = pipe.read()
         os.waitpid(pid, 0)
     if not raw:
-        raise RenderError(f"{spec.title}: the docx renderer stopped unexpectedly")
+        raise RenderError(N_("{title}: the docx renderer stopped unexpectedly"), title=spec.title)
     status, value = pickle.loads(raw)
+    if status == "refused":
+        raise value
     if status != "ok":
-        raise RenderError(value) if status == "refused" else RuntimeError(value)
+        raise RenderError(
+            N_("{title}: the {formats} renderer failed: {error}"),
+            title=spec.title,
+            formats=", ".join(others),
+            error=value,
+        )
     return {f: pdf if f == "pdf" else value[f] for f in formats}
+
+
+def portable(exc: ComplaintFormsError) -> ComplaintFormsError:
+    """The error itself when it survives pickling (to another process) with its message id
+    and values, else a RenderError with its English text."""
+    try:
+        back = pickle.loads(pickle.dumps(exc))
+        if isinstance(back, ComplaintFormsError) and back.msgid == exc.msgid:
+            return exc
+    except Exception:  # noqa: BLE001 - an error that does not travel is sent as text
+        pass
+    return RenderError(str(exc))
 
 
 def quieter_gc() -> None:

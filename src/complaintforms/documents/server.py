@@ -30,9 +30,10 @@ import sys
 import time
 from pathlib import Path
 
-from complaintforms.errors import RenderError
+from complaintforms.errors import ComplaintFormsError, RenderError
 
-PROTOCOL = 1
+# 2: a refused form comes back as the error itself (message id and values), not its text.
+PROTOCOL = 2
 DEFAULT_IDLE = 600.0
 TIMEOUT = 120.0
 _started: set[str] = set()
@@ -107,8 +108,8 @@ def render(
 ) -> dict[str, bytes] | None:
     """The rendered files from a running server, or None (render in-process instead).
 
-    A form the server refuses (a missing glyph, a bad template) raises RenderError as the
-    in-process renderer would."""
+    A form the server refuses (a missing glyph, a bad template) raises the same error
+    (RenderError) as the in-process renderer would."""
     if not enabled():
         return None
     path = socket_path(forms_dir, family)
@@ -125,7 +126,7 @@ def render(
     if status == "ok":
         return value
     if status == "refused":
-        raise RenderError(value)
+        raise value if isinstance(value, ComplaintFormsError) else RenderError(str(value))
     return None  # the server failed: the in-process renderer will say why
 
 
@@ -182,7 +183,7 @@ def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return  # another server for the same forms is running or starting
-    from complaintforms.documents.render import RendererSet, quieter_gc, render_all
+    from complaintforms.documents.render import RendererSet, portable, quieter_gc, render_all
 
     renderers = RendererSet(forms_dir)
     renderers.get("pdf").warm_up(family)  # before the first request arrives
@@ -231,8 +232,8 @@ def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
                         reply = ("failed", "protocol")
                     else:
                         reply = ("ok", render_all(renderers, spec, context, formats))
-                except RenderError as exc:
-                    reply = ("refused", str(exc))
+                except ComplaintFormsError as exc:
+                    reply = ("refused", portable(exc))
                 except Exception as exc:  # noqa: BLE001 - the client renders it again itself
                     reply = ("failed", f"{type(exc).__name__}: {exc}")
                 try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from complaintforms.errors import ValidationError
+from complaintforms.i18n import N_
 
 ENUMS: dict[str, dict[str, str]] = {
     "kind": {"inquiry": "咨询", "suggestion": "建议", "complaint": "投诉"},
@@ -48,7 +49,12 @@ def parse_enum(name: str, value: object, field: str | None = None) -> str:
         if text == label:
             return code
     allowed = ", ".join(f"{code} ({label})" for code, label in table.items())
-    raise ValidationError(f"{field or name}: unknown value {text!r}; expected one of {allowed}")
+    raise ValidationError(
+        N_("{field}: unknown value {value}; expected one of {allowed}"),
+        field=field or name,
+        value=repr(text),
+        allowed=allowed,
+    )
 
 
 def label(name: str, code: str | None) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 from complaintforms.config import Config
 from complaintforms.domain.enums import parse_enum
 from complaintforms.domain.timeutil import iso, parse_time
-from complaintforms.errors import ValidationError
+from complaintforms.errors import ComplaintFormsError, ValidationError
+from complaintforms.i18n import N_
 
 MAX_CONTENT = 10_000  # characters; a record card runs to a few pages at most
 MAX_TEXT = 2_000  # any other free text
@@ -104,16 +105,25 @@ def blank_case() -> dict:
 def text(value: Any, field: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise ValidationError(f"{field}: required")
+            raise ValidationError(N_("{field}: required"), field=field)
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValidationError(f"{field}: must be text")
+        raise ValidationError(N_("{field}: must be text"), field=field)
     out = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
     bad = _CONTROL.search(out)
     if bad:
-        raise ValidationError(f"{field}: contains a control character (U+{ord(bad.group()):04X})")
+        raise ValidationError(
+            N_("{field}: contains a control character ({char})"),
+            field=field,
+            char=f"U+{ord(bad.group()):04X}",
+        )
     if len(out) > limit:
-        raise ValidationError(f"{field}: {len(out):,} characters; at most {limit:,}")
+        raise ValidationError(
+            N_("{field}: {count} characters; at most {limit}"),
+            field=field,
+            count=f"{len(out):,}",
+            limit=f"{limit:,}",
+        )
     return out
 
 
@@ -127,13 +137,17 @@ def boolean(value: Any, field: str, default: bool | None = False) -> bool | None
         return True
     if lowered in ("false", "no", "n", "0", "否", "f"):
         return False
-    raise ValidationError(f"{field}: {value!r} is not true or false")
+    raise ValidationError(
+        N_("{field}: {value} is not true or false"), field=field, value=repr(value)
+    )
 
 
 def phone(value: Any, field: str) -> str | None:
     out = text(value, field, limit=40)
     if out is not None and not _PHONE.match(out):
-        raise ValidationError(f"{field}: {out!r} is not a phone number")
+        raise ValidationError(
+            N_("{field}: {value} is not a phone number"), field=field, value=repr(out)
+        )
     return out
 
 
@@ -141,10 +155,12 @@ def mapping(value: Any, field: str, allowed: tuple[str, ...] | set[str]) -> dict
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError(f"{field}: must be a mapping")
+        raise ValidationError(N_("{field}: must be a mapping"), field=field)
     unknown = sorted(set(value) - set(allowed))
     if unknown:
-        raise ValidationError(f"{field}: unknown field {unknown[0]!r}")
+        raise ValidationError(
+            N_("{field}: unknown field {value}"), field=field, value=repr(unknown[0])
+        )
     return value
 
 
@@ -153,15 +169,27 @@ def department_code(config: Config, value: Any, field: str) -> str:
     dep = config.department(name)
     if dep is None:
         known = ", ".join(f"{d.code} ({d.name})" for d in config.departments)
-        raise ValidationError(f"{field}: unknown department {name!r}; known: {known}")
+        raise ValidationError(
+            N_("{field}: unknown department {value}; known: {known}"),
+            field=field,
+            value=repr(name),
+            known=known,
+        )
     return dep.code
 
 
 def staff_name(config: Config, value: Any, field: str) -> str:
     name = text(value, field, required=True, limit=MAX_NAME)
     if config.staff_member(name) is None:
-        known = ", ".join(s.name for s in config.staff) or "none configured"
-        raise ValidationError(f"{field}: unknown staff member {name!r}; known: {known}")
+        known: str | ComplaintFormsError = ", ".join(s.name for s in config.staff)
+        if not known:
+            known = ComplaintFormsError(N_("none configured"))
+        raise ValidationError(
+            N_("{field}: unknown staff member {value}; known: {known}"),
+            field=field,
+            value=repr(name),
+            known=known,
+        )
     return name
 
 
@@ -169,7 +197,10 @@ def category(config: Config, value: Any, field: str = "category") -> str | None:
     name = text(value, field, limit=MAX_NAME)
     if name is not None and name not in config.categories:
         raise ValidationError(
-            f"{field}: unknown category {name!r}; known: {', '.join(config.categories)}"
+            N_("{field}: unknown category {value}; known: {known}"),
+            field=field,
+            value=repr(name),
+            known=", ".join(config.categories),
         )
     return name
 
@@ -184,21 +215,24 @@ def parse_registration(
     later sections, which the caller replays through the workflow.
     """
     if not isinstance(data, dict):
-        raise ValidationError("a case must be a mapping of fields")
+        raise ValidationError(N_("a case must be a mapping of fields"))
     allowed = REGISTRATION_KEYS | (LIFECYCLE_KEYS if allow_lifecycle else set())
     unknown = sorted(set(data) - allowed)
     if unknown:
-        hint = (
-            " (later steps are recorded with their own commands, or by case import)"
-            if unknown[0] in LIFECYCLE_KEYS
-            else ""
-        )
-        raise ValidationError(f"unknown field {unknown[0]!r}{hint}")
+        if unknown[0] in LIFECYCLE_KEYS:
+            raise ValidationError(
+                N_(
+                    "unknown field {value} (later steps are recorded with their own commands, "
+                    "or by case import)"
+                ),
+                value=repr(unknown[0]),
+            )
+        raise ValidationError(N_("unknown field {value}"), value=repr(unknown[0]))
 
     case = blank_case()
     case["kind"] = parse_enum("kind", data.get("kind") or "complaint", "kind")
     if not data.get("channel"):
-        raise ValidationError("channel: required")
+        raise ValidationError(N_("{field}: required"), field="channel")
     case["channel"] = parse_enum("channel", data["channel"], "channel")
     received = parse_time(data.get("received_at") or now, "received_at", reference=now)
     case["received_at"] = iso(received)
@@ -232,13 +266,18 @@ def parse_registration(
             != target["department"]
         ):
             raise ValidationError(
-                f"target.department: {target['staff']} belongs to {target['department']}, not {tgt['department']}"
+                N_("{field}: {value} belongs to {department}, not {given}"),
+                field="target.department",
+                value=target["staff"],
+                department=target["department"],
+                given=tgt["department"],
             )
     elif ttype == "department":
         target["department"] = department_code(config, tgt.get("department"), "target.department")
     elif tgt.get("department") or tgt.get("staff"):
         raise ValidationError(
-            "target: a complaint against the company names no department or staff member"
+            N_("{field}: a complaint against the company names no department or staff member"),
+            field="target",
         )
     case["target"] = target
 

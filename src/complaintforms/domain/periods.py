@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from complaintforms.errors import ValidationError
+from complaintforms.i18n import N_
 
 _CN_QUARTERS = {"一": 1, "二": 2, "三": 3, "四": 4}
 
@@ -50,7 +51,11 @@ def parse_month(text: object, field: str = "month") -> str:
     """'2026-11', '2026/11', '2026年11月' (full-width too) -> '2026-11'."""
     month = _month_or_none(_normalise(text))
     if month is None:
-        raise ValidationError(f"{field}: {text!r} is not a month like 2026-11 (or 2026年11月)")
+        raise ValidationError(
+            N_("{field}: {value} is not a month like 2026-11 (or 2026年11月)"),
+            field=field,
+            value=repr(text),
+        )
     return month
 
 
@@ -59,7 +64,11 @@ def parse_quarter(text: object, field: str = "quarter") -> str:
     -> '2026Q4'."""
     quarter = _quarter_or_none(_normalise(text))
     if quarter is None:
-        raise ValidationError(f"{field}: {text!r} is not a quarter like 2026Q4 (or 2026年第四季度)")
+        raise ValidationError(
+            N_("{field}: {value} is not a quarter like 2026Q4 (or 2026年第四季度)"),
+            field=field,
+            value=repr(text),
+        )
     return quarter
 
 
@@ -90,8 +99,12 @@ class Period:
         if month := _month_or_none(normalised):
             return cls(month, (month,))
         raise ValidationError(
-            f"{field}: {text!r} is not a month (2026-11, 2026年11月) "
-            "or a quarter (2026Q4, 2026年第四季度)"
+            N_(
+                "{field}: {value} is not a month (2026-11, 2026年11月) "
+                "or a quarter (2026Q4, 2026年第四季度)"
+            ),
+            field=field,
+            value=repr(text),
         )
 
     @classmethod

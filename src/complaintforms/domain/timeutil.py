@@ -8,10 +8,12 @@ import re
 import unicodedata
 
 from complaintforms.errors import ValidationError
+from complaintforms.i18n import N_
 
 CST = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 # A clock skew allowance for "not in the future" checks.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+NOW_VAR = "COMPLAINTFORMS_NOW"
 
 
 def now() -> dt.datetime:
@@ -19,9 +21,20 @@ def now() -> dt.datetime:
 
     COMPLAINTFORMS_NOW (ISO 8601) pins the clock, for reproducible demos and tests.
     """
-    pinned = os.environ.get("COMPLAINTFORMS_NOW")
+    pinned = os.environ.get(NOW_VAR)
     if pinned:
-        return parse_time(pinned, "COMPLAINTFORMS_NOW", allow_future=True)
+        try:
+            return parse_time(pinned, NOW_VAR, allow_future=True)
+        except ValidationError:
+            # Named as the variable it is, not as a field of a form (it has no --flag).
+            raise ValidationError(
+                N_(
+                    "{name}: {value} is not a valid time (e.g. 2026-11-16 09:30, "
+                    "2026/11/16 9:30, 2026年11月16日 9:30, or ISO 8601)"
+                ),
+                name=NOW_VAR,
+                value=repr(pinned.strip()),
+            ) from None
     return dt.datetime.now(CST).replace(microsecond=0)
 
 
@@ -40,6 +53,7 @@ _CLOCK = (
 _DATE_RE = re.compile(_DATE)
 # A space or 'T' between date and time; after '日' nothing is needed.
 _TIME_RE = re.compile(rf"(?:{_DATE})(?:(?:\s+|(?<=[日号])|T)(?:{_CLOCK}))?")
+# (Spelled out again in the messages below, so that each is one whole sentence to translate.)
 TIME_FORMS = "e.g. 2026-11-16 09:30, 2026/11/16 9:30, 2026年11月16日 9:30, or ISO 8601"
 DATE_FORMS = "e.g. 2026-11-16, 2026/11/16 or 2026年11月16日"
 
@@ -83,6 +97,17 @@ def same_or_later_minute(a: dt.datetime, b: dt.datetime) -> bool:
     return minute(a) >= minute(b)
 
 
+def _not_a_time(field: str, text: str) -> ValidationError:
+    return ValidationError(
+        N_(
+            "{field}: {value} is not a valid time (e.g. 2026-11-16 09:30, "
+            "2026/11/16 9:30, 2026年11月16日 9:30, or ISO 8601)"
+        ),
+        field=field,
+        value=repr(text),
+    )
+
+
 def parse_time(
     value: object, field: str, *, allow_future: bool = False, reference: dt.datetime | None = None
 ) -> dt.datetime:
@@ -99,17 +124,28 @@ def parse_time(
     else:
         text = str(value or "").strip()
         if not text:
-            raise ValidationError(f"{field}: a time is required ({TIME_FORMS})")
+            raise ValidationError(
+                N_(
+                    "{field}: a time is required (e.g. 2026-11-16 09:30, 2026/11/16 9:30, "
+                    "2026年11月16日 9:30, or ISO 8601)"
+                ),
+                field=field,
+            )
         parsed = _parse_text_time(text)
         if parsed is None:
-            raise ValidationError(f"{field}: {text!r} is not a valid time ({TIME_FORMS})")
+            raise _not_a_time(field, text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=CST)
-    parsed = parsed.astimezone(CST).replace(microsecond=0)
+    try:
+        parsed = parsed.astimezone(CST).replace(microsecond=0)
+    except OverflowError:  # 0001-01-01T00:00+14:00: before the first day Python knows
+        raise _not_a_time(field, str(value).strip()) from None
     if not allow_future:
         ref = reference or now()
         if minute(parsed) > minute(ref) + FUTURE_TOLERANCE:
-            raise ValidationError(f"{field}: {iso(parsed)} is in the future")
+            raise ValidationError(
+                N_("{field}: {value} is in the future"), field=field, value=iso(parsed)
+            )
     return parsed
 
 
@@ -131,7 +167,11 @@ def parse_date(value: object, field: str) -> dt.date:
             return _date_of(m)
     except ValueError:
         pass
-    raise ValidationError(f"{field}: {text!r} is not a valid date ({DATE_FORMS})")
+    raise ValidationError(
+        N_("{field}: {value} is not a valid date (e.g. 2026-11-16, 2026/11/16 or 2026年11月16日)"),
+        field=field,
+        value=repr(text),
+    )
 
 
 def iso(value: dt.datetime | None) -> str | None:

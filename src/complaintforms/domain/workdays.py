@@ -12,6 +12,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from complaintforms.errors import Notice
+from complaintforms.i18n import N_
+
 
 @dataclass
 class WorkCalendar:
@@ -40,8 +43,14 @@ class WorkCalendar:
         if day.year not in self._outside_years:
             self._outside_years.add(day.year)
             self.warnings.append(
-                f"{day.year} is outside the official holiday calendar data; counting "
-                f"Monday-Friday plus calendar.extra_holidays / extra_workdays from the config"
+                Notice(
+                    N_(
+                        "{year} is outside the official holiday calendar data; counting "
+                        "Monday-Friday plus calendar.extra_holidays / extra_workdays "
+                        "from the config"
+                    ),
+                    year=day.year,
+                )
             )
         return day.weekday() < 5
 

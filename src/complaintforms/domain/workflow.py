@@ -14,7 +14,8 @@ from complaintforms.domain import model
 from complaintforms.domain.enums import label, parse_enum
 from complaintforms.domain.timeutil import from_iso, iso, minute
 from complaintforms.domain.workdays import WorkCalendar
-from complaintforms.errors import StateError, ValidationError
+from complaintforms.errors import ComplaintFormsError, StateError, ValidationError
+from complaintforms.i18n import N_
 
 # (state, step) -> next state
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -29,29 +30,51 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("signed_off", "archive"): "archived",
 }
 
+# How a refusal names each step: message ids, shown in the user's language (the Chinese
+# catalog names the step by the procedure's own word: 受理, 回访, 结案...).
 STEP_NAMES = {
-    "accept": "accept (受理)",
-    "reject": "reject (不受理)",
-    "return": "record the returned slip",
-    "callback": "call back (回访)",
-    "close": "close (结案)",
-    "reopen": "reopen",
-    "signoff": "sign off (审核)",
-    "archive": "archive",
+    "accept": N_("accept (受理)"),
+    "reject": N_("reject (不受理)"),
+    "return": N_("record the returned slip"),
+    "callback": N_("call back (回访)"),
+    "close": N_("close (结案)"),
+    "reopen": N_("reopen"),
+    "signoff": N_("sign off (审核)"),
+    "archive": N_("archive"),
 }
+
+
+def _text(msgid: str, **params: Any) -> ComplaintFormsError:
+    """A part of a message (a step's name, a hint) that is translated with the message."""
+    return ComplaintFormsError(msgid, **params)
+
+
+def _steps(steps: list[str]) -> ComplaintFormsError:
+    """'reopen, sign off (审核)': the names of the steps, each translated."""
+    out = _text(STEP_NAMES[steps[0]])
+    for step in steps[1:]:
+        out = _text(N_("{steps}, {step}"), steps=out, step=_text(STEP_NAMES[step]))
+    return out
 
 
 def next_state(case: dict, step: str) -> str:
     status = case["status"]
     target = TRANSITIONS.get((status, step))
     if target is None:
-        allowed = [STEP_NAMES[s] for (st, s) in TRANSITIONS if st == status]
-        hint = f"; allowed now: {', '.join(allowed)}" if allowed else "; no further step is allowed"
+        allowed = [s for (st, s) in TRANSITIONS if st == status]
         if status in ("signed_off", "archived"):
-            hint = "; a signed-off case can no longer be changed"
+            hint = _text(N_("; a signed-off case can no longer be changed"))
+        elif allowed:
+            hint = _text(N_("; allowed now: {steps}"), steps=_steps(allowed))
+        else:
+            hint = _text(N_("; no further step is allowed"))
         raise StateError(
-            f"{case['case_no']}: cannot {STEP_NAMES[step]} a case that is "
-            f"{status} ({label('status', status)}){hint}"
+            N_("{case_no}: cannot {step} a case that is {status} ({status_label}){hint}"),
+            case_no=case["case_no"],
+            step=_text(STEP_NAMES[step]),
+            status=status,
+            status_label=label("status", status),
+            hint=hint,
         )
     return target
 
@@ -69,16 +92,20 @@ def last_step_at(case: dict) -> dt.datetime:
     return max(from_iso(t) for t in times if t)
 
 
-def _check_time(case: dict, at: dt.datetime, field: str = "--at") -> None:
+def _check_time(case: dict, at: dt.datetime, field: str = "at") -> None:
     previous = last_step_at(case)
     if minute(at) < minute(previous):  # compared as shown: to the minute
         raise ValidationError(
-            f"{case['case_no']}: {field} {iso(at)} is before the previous step ({iso(previous)})"
+            N_("{case_no}: {field} {value} is before the previous step ({previous})"),
+            field=field,
+            case_no=case["case_no"],
+            value=iso(at),
+            previous=iso(previous),
         )
 
 
 def _by(value: Any) -> str:
-    return model.text(value, "--by", required=True, limit=model.MAX_NAME)
+    return model.text(value, "by", required=True, limit=model.MAX_NAME)
 
 
 def due_date(
@@ -106,25 +133,31 @@ def accept(
     new_status = next_state(case, "accept")
     _check_time(case, at)
     new = model.copy_case(case)
-    dep = model.department_code(config, department, "--department")
+    dep = model.department_code(config, department, "department")
     if handler:
-        handler = model.text(handler, "--handler", limit=model.MAX_NAME)
+        handler = model.text(handler, "handler", limit=model.MAX_NAME)
         member = config.staff_member(handler)
         if member is not None and member.department != dep:
-            raise ValidationError(f"--handler: {handler} belongs to {member.department}, not {dep}")
+            raise ValidationError(
+                N_("{field}: {value} belongs to {department}, not {given}"),
+                field="handler",
+                value=handler,
+                department=member.department,
+                given=dep,
+            )
     else:
         handler = next(d.head for d in config.departments if d.code == dep)
     if severity:
-        new["severity"] = parse_enum("severity", severity, "--severity")
+        new["severity"] = parse_enum("severity", severity, "severity")
     if category:
-        new["category"] = model.category(config, category, "--category")
+        new["category"] = model.category(config, category, "category")
     received = from_iso(case["received_at"]).date()
     new["decision"] = {
         "accepted": True,
         "by": _by(by),
         "at": iso(at),
         "reason": None,
-        "validity": parse_enum("validity", validity, "--validity") if validity else None,
+        "validity": parse_enum("validity", validity, "validity") if validity else None,
     }
     new["assignment"] = {
         "department": dep,
@@ -146,8 +179,8 @@ def reject(
         "accepted": False,
         "by": _by(by),
         "at": iso(at),
-        "reason": model.text(reason, "--reason", required=True),
-        "validity": parse_enum("validity", validity, "--validity") if validity else None,
+        "reason": model.text(reason, "reason", required=True),
+        "validity": parse_enum("validity", validity, "validity") if validity else None,
     }
     new["status"] = new_status
     return new
@@ -171,23 +204,23 @@ def record_return(
     new_status = next_state(case, "return")
     _check_time(case, at)
     accepted_at = from_iso(case["decision"]["at"])
-    for name, value in (("--approved-at", approved_at), ("--notified-at", notified_at)):
+    for name, value in (("approved_at", approved_at), ("notified_at", notified_at)):
         if value is not None and not (minute(accepted_at) <= minute(value) <= minute(at)):
             raise ValidationError(
-                f"{case['case_no']}: {name} must lie between acceptance and the return"
+                N_("{case_no}: {field} must lie between acceptance and the return"),
+                field=name,
+                case_no=case["case_no"],
             )
     new = model.copy_case(case)
     new["handling"] = {
-        "findings": model.text(findings, "--findings", required=True, limit=model.MAX_CONTENT),
-        "cause": model.text(cause, "--cause"),
-        "responsible": model.text(responsible, "--responsible", limit=model.MAX_NAME),
-        "plan": model.text(plan, "--plan", required=True),
-        "approved_by": model.text(
-            approved_by, "--approved-by", required=True, limit=model.MAX_NAME
-        ),
+        "findings": model.text(findings, "findings", required=True, limit=model.MAX_CONTENT),
+        "cause": model.text(cause, "cause"),
+        "responsible": model.text(responsible, "responsible", limit=model.MAX_NAME),
+        "plan": model.text(plan, "plan", required=True),
+        "approved_by": model.text(approved_by, "approved_by", required=True, limit=model.MAX_NAME),
         "approved_at": iso(approved_at),
         "notified_at": iso(notified_at),
-        "result": model.text(result, "--result", required=True),
+        "result": model.text(result, "result", required=True),
         "customer_signed": bool(customer_signed),
         "resolved_at": iso(at),
         "recorded_by": _by(by),
@@ -205,8 +238,8 @@ def callback(
     new["callback"] = {
         "at": iso(at),
         "by": _by(by),
-        "satisfaction": parse_enum("satisfaction", satisfaction, "--satisfaction"),
-        "note": model.text(note, "--note"),
+        "satisfaction": parse_enum("satisfaction", satisfaction, "satisfaction"),
+        "note": model.text(note, "note"),
     }
     new["status"] = new_status
     return new
@@ -223,7 +256,7 @@ def reopen(
         {
             "at": iso(at),
             "by": _by(by),
-            "reason": model.text(reason, "--reason", required=True),
+            "reason": model.text(reason, "reason", required=True),
             "handling": case["handling"],
             "callback": case["callback"],
             "closure": case["closure"],
@@ -258,26 +291,31 @@ def close(
     new = model.copy_case(case)
     penalty_rec = None
     if penalty:
-        code = parse_enum("penalty", penalty, "--penalty")
+        code = parse_enum("penalty", penalty, "penalty")
         penalty_rec = {
             "type": code,
             "person": model.text(
-                penalty_person, "--penalty-person", required=True, limit=model.MAX_NAME
+                penalty_person, "penalty_person", required=True, limit=model.MAX_NAME
             ),
             "amount": config.penalties[code],
         }
     elif penalty_person:
-        raise ValidationError("--penalty-person needs --penalty")
+        # Two fields in one message: the second is named the same way, as a part of it.
+        raise ValidationError(
+            N_("{field} needs {other}"),
+            field="penalty_person",
+            other=ValidationError("{field}", field="penalty"),
+        )
     new["closure"] = {
         "at": iso(at),
         "by": _by(by),
-        "summary": model.text(summary, "--summary", required=True),
-        "cause": model.text(cause, "--cause"),
-        "measures": model.text(measures, "--measures"),
+        "summary": model.text(summary, "summary", required=True),
+        "cause": model.text(cause, "cause"),
+        "measures": model.text(measures, "measures"),
         "penalty": penalty_rec,
     }
     if validity:
-        new["decision"]["validity"] = parse_enum("validity", validity, "--validity")
+        new["decision"]["validity"] = parse_enum("validity", validity, "validity")
     new["status"] = new_status
     return new
 

@@ -33,7 +33,9 @@ from complaintforms.errors import (
     StorageError,
     ValidationError,
 )
+from complaintforms.i18n import N_
 from complaintforms.services.cases import quarter_months
+from complaintforms.services.messages import Notice, as_error, joined
 from complaintforms.storage.base import MAX_TRIES, Conflict
 from complaintforms.storage.paths import logical, shown, stored_path
 from complaintforms.workspace import Workspace
@@ -42,10 +44,15 @@ logging.getLogger("bagit").setLevel(logging.ERROR)
 
 
 class ArchiveVerificationError(ComplaintFormsError):
-    """Every problem found in one or more bundles."""
+    """Every problem found in one or more bundles. `problems`: each the English text (a
+    Notice; as `--json` gives it) that an interface shows translated with its `render`."""
 
     def __init__(self, problems: list[str]):
-        super().__init__(f"{len(problems)} problem(s) in the archive: {problems[0]}")
+        super().__init__(
+            N_("{count} problem(s) in the archive: {first}"),
+            count=len(problems),
+            first=as_error(problems[0]),
+        )
         self.problems = problems
 
 
@@ -73,6 +80,12 @@ def sha256_file(path: Path) -> str:
 
 
 # -- building ---------------------------------------------------------------------------------------
+MISSING = {
+    "document": N_("{case_no}: document {path} is missing; cannot archive"),
+    "scan": N_("{case_no}: scan {path} is missing; cannot archive"),
+}
+
+
 def _bag_payload(ws: Workspace, case: dict, events: list[dict], bag: Path) -> None:
     data = bag  # bagit.make_bag moves what the folder holds into data/
     (data / "forms").mkdir(parents=True)
@@ -93,7 +106,7 @@ def _bag_payload(ws: Workspace, case: dict, events: list[dict], bag: Path) -> No
                 content = ws.store.read_file(logical(item["path"]))
             except NotFoundError:
                 raise StateError(
-                    f"{case['case_no']}: {what} {item['path']} is missing; cannot archive"
+                    MISSING[what], case_no=case["case_no"], path=item["path"]
                 ) from None
             (data / folder / nfc(PurePosixPath(item["path"]).name)).write_bytes(content)
 
@@ -171,16 +184,18 @@ def build(
     transaction then checks that no case changed meanwhile (else it is all made again)."""
     from complaintforms.domain.periods import parse_quarter
 
-    quarter = parse_quarter(quarter, "--quarter") if quarter else None
+    quarter = parse_quarter(quarter, "quarter") if quarter else None
     targets = (
         select_for_quarter(ws, quarter, "signed_off")
         if quarter
         else list(dict.fromkeys(case_nos or []))
     )
-    if not targets:
+    if not targets and quarter:
         raise ValidationError(
-            f"no signed-off cases to archive{' closed in ' + quarter if quarter else ''}"
+            N_("no signed-off cases to archive closed in {quarter}"), quarter=quarter
         )
+    if not targets:
+        raise ValidationError(N_("no signed-off cases to archive"))
     ws.identity  # noqa: B018
     for _ in range(MAX_TRIES):
         now = iso(clock_now())
@@ -189,8 +204,9 @@ def build(
         for case in snapshot:
             if case["status"] != "signed_off":
                 raise StateError(
-                    f"{case['case_no']}: only a signed-off case can be archived "
-                    f"(this one is {case['status']})"
+                    N_("{case_no}: only a signed-off case can be archived (this one is {status})"),
+                    case_no=case["case_no"],
+                    status=case["status"],
                 )
             data = make_bundle(ws, case, ws.store.history(case["case_no"]), now)
             digest = hashlib.sha256(data).hexdigest()
@@ -230,7 +246,7 @@ def build(
         except Conflict:
             continue
         return result
-    raise StorageError("the cases changed while their bundles were made; try again")
+    raise StorageError(N_("the cases changed while their bundles were made; try again"))
 
 
 def bundle_entry(ws: Workspace, case: dict, size: int) -> dict:
@@ -279,7 +295,7 @@ def list_bundles(
 ) -> list[dict]:
     from complaintforms.domain import model
 
-    dep = model.department_code(ws.config, department, "--department") if department else None
+    dep = model.department_code(ws.config, department, "department") if department else None
     months = set(quarter_months(quarter)) if quarter else None
     out = []
     for case in archived_cases(ws):
@@ -321,8 +337,8 @@ def search(
 ) -> list[dict]:
     from complaintforms.domain.timeutil import parse_date
 
-    lo = parse_date(date_from, "--from") if date_from else None
-    hi = parse_date(date_to, "--to") if date_to else None
+    lo = parse_date(date_from, "from") if date_from else None
+    hi = parse_date(date_to, "to") if date_to else None
     hits = []
     for c in archived_cases(ws):
         received = from_iso(c["received_at"]).date()
@@ -371,21 +387,28 @@ def resolve_bundle(ws: Workspace, ref: str) -> tuple[Path, dict | None]:
             return path, None
     case = ws.store.get(ref)
     if not case["archive"].get("bundle"):
-        raise StateError(f"{ref}: not archived")
+        raise StateError(N_("{ref}: not archived"), ref=ref)
     if case["archive"].get("disposed"):
         raise StateError(
-            f"{ref}: its bundle was disposed of on {case['archive']['disposed']['at'][:10]}"
+            N_("{ref}: its bundle was disposed of on {date}"),
+            ref=ref,
+            date=case["archive"]["disposed"]["at"][:10],
         )
     return ws.local_path(case["archive"]["bundle"]), case
 
 
 def show(ws: Workspace, ref: str) -> dict:
     path, case = resolve_bundle(ws, ref)
-    with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
-        info_name = next((n for n in names if n.endswith("/bag-info.txt")), None)
-        info = zf.read(info_name).decode("utf-8") if info_name else ""
-        entries = [{"name": i.filename, "bytes": i.file_size} for i in zf.infolist()]
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            info_name = next((n for n in names if n.endswith("/bag-info.txt")), None)
+            info = zf.read(info_name).decode("utf-8", "replace") if info_name else ""
+            entries = [{"name": i.filename, "bytes": i.file_size} for i in zf.infolist()]
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # missing or damaged
+        raise ValidationError(
+            N_("{label}: not a readable zip ({error})"), label=str(path), error=str(exc)
+        ) from None
     bag_info = {}
     for line in info.splitlines():
         key, sep, value = line.partition(":")
@@ -409,11 +432,11 @@ def check_entries(zf: zipfile.ZipFile) -> list[str]:
         mode = info.external_attr >> 16
         pure = PurePosixPath(name.replace("\\", "/"))
         if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-            problems.append(f"{name}: absolute path")
+            problems.append(Notice(N_("{name}: absolute path"), name=name))
         elif ".." in pure.parts:
-            problems.append(f"{name}: leads outside the target folder")
+            problems.append(Notice(N_("{name}: leads outside the target folder"), name=name))
         elif stat.S_ISLNK(mode):
-            problems.append(f"{name}: a symbolic link")
+            problems.append(Notice(N_("{name}: a symbolic link"), name=name))
     return problems
 
 
@@ -422,7 +445,9 @@ def _safe_extract(zf: zipfile.ZipFile, target: Path) -> None:
     for info in zf.infolist():
         dest = (target / info.filename).resolve()
         if not dest.is_relative_to(target):  # belt and braces after check_entries
-            raise ValidationError(f"{info.filename}: leads outside {target}")
+            raise ValidationError(
+                N_("{name}: leads outside {target}"), name=info.filename, target=str(target)
+            )
         if info.is_dir():
             dest.mkdir(parents=True, exist_ok=True)
             continue
@@ -439,24 +464,39 @@ def verify_bundle(
 
     label = _label(ws, path)
     if not path.exists():
-        return [f"{label}: missing"]
-    problems = []
+        return [Notice(N_("{label}: missing"), label=label)]
+    problems: list[str] = []
     digest = sha256_file(path)
     if case is not None and case["archive"].get("sha256") != digest:
         problems.append(
-            f"{label}: SHA-256 {digest[:16]}… differs from the one recorded on {case['case_no']} ({case['archive'].get('sha256', '')[:16]}…); the bundle was replaced or altered"
+            Notice(
+                N_(
+                    "{label}: SHA-256 {digest}… differs from the one recorded on {case_no} "
+                    "({recorded}…); the bundle was replaced or altered"
+                ),
+                label=label,
+                digest=digest[:16],
+                case_no=case["case_no"],
+                recorded=case["archive"].get("sha256", "")[:16],
+            )
         )
     logged = recorded.get(case["case_no"]) if case else None
     if case is not None and logged and logged != digest:
-        problems.append(f"{label}: SHA-256 differs from the audit log's record of the build")
+        problems.append(
+            Notice(
+                N_("{label}: SHA-256 differs from the audit log's record of the build"), label=label
+            )
+        )
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        return problems + [f"{label}: not a readable zip ({exc})"]
+        return problems + [
+            Notice(N_("{label}: not a readable zip ({error})"), label=label, error=str(exc))
+        ]
     with zf:
         bad = check_entries(zf)
         if bad:
-            return problems + [f"{label}: {p}" for p in bad]
+            return problems + [_in_bundle(label, p) for p in bad]
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 _safe_extract(zf, Path(tmp))
@@ -467,27 +507,48 @@ def verify_bundle(
                 EOFError,
                 zlib.error,
             ) as exc:  # damage shows here
-                return problems + [f"{label}: cannot be read: {exc}"]
+                return problems + [
+                    Notice(N_("{label}: cannot be read: {error}"), label=label, error=str(exc))
+                ]
             roots = [p for p in Path(tmp).iterdir() if p.is_dir()]
             if len(roots) != 1:
-                return problems + [f"{label}: expected one bag folder, found {len(roots)}"]
+                return problems + [
+                    Notice(
+                        N_("{label}: expected one bag folder, found {count}"),
+                        label=label,
+                        count=len(roots),
+                    )
+                ]
             try:
                 bag = bagit.Bag(str(roots[0]))
                 bag.validate()
             except bagit.BagValidationError as exc:
                 details = exc.details or [exc.message]
-                problems += [f"{label}: {d}" for d in details]
+                problems += [_in_bundle(label, d) for d in details]
             except bagit.BagError as exc:
-                problems.append(f"{label}: not a valid bag: {exc}")
+                problems.append(
+                    Notice(N_("{label}: not a valid bag: {error}"), label=label, error=str(exc))
+                )
             if case is not None:
                 inner = roots[0] / "data" / "case.json"
                 if inner.exists():
                     stored = json.loads(inner.read_text(encoding="utf-8"))
                     if stored.get("case_no") != case["case_no"]:
                         problems.append(
-                            f"{label}: holds case {stored.get('case_no')}, not {case['case_no']}"
+                            Notice(
+                                N_("{label}: holds case {found}, not {case_no}"),
+                                label=label,
+                                found=stored.get("case_no"),
+                                case_no=case["case_no"],
+                            )
                         )
     return problems
+
+
+def _in_bundle(label: str, problem: object) -> Notice:
+    """A problem of one bundle, named by it."""
+    shown_problem = problem if isinstance(problem, Notice) else str(problem)
+    return Notice(N_("{label}: {problem}"), label=label, problem=shown_problem)
 
 
 def _label(ws: Workspace, path: Path) -> str:
@@ -530,7 +591,7 @@ def verify(
     for path, case in targets:
         found = verify_bundle(ws, path, case, recorded)
         if case is None and refs is None:
-            found.insert(0, f"{_label(ws, path)}: a bundle no case records")
+            found.insert(0, Notice(N_("{label}: a bundle no case records"), label=_label(ws, path)))
         problems += found
         if progress:
             progress(1)
@@ -545,14 +606,25 @@ def extract(ws: Workspace, ref: str, target: Path) -> dict:
     target = Path(target)
     try:
         zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise ValidationError(f"{path}: not a readable zip ({exc})") from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValidationError(
+            N_("{label}: not a readable zip ({error})"), label=str(path), error=str(exc)
+        ) from None
     with zf:
         bad = check_entries(zf)
         if bad:
-            raise ValidationError(f"{path.name}: refused, nothing extracted: {'; '.join(bad)}")
+            raise ValidationError(
+                N_("{name}: refused, nothing extracted: {problems}"),
+                name=path.name,
+                problems=as_error(joined(bad)),
+            )
         target.mkdir(parents=True, exist_ok=True)
-        _safe_extract(zf, target)
+        try:
+            _safe_extract(zf, target)
+        except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # a damaged entry
+            raise ValidationError(
+                N_("{label}: cannot be read: {error}"), label=str(path), error=str(exc)
+            ) from None
         return {"bundle": str(path), "to": str(target.resolve()), "files": len(zf.infolist())}
 
 
@@ -577,7 +649,7 @@ def set_hold(
         holds = dict(txn.read_json(HOLDS) or {})
         if release:
             if case_no not in holds:
-                raise StateError(f"{case_no}: not under hold")
+                raise StateError(N_("{case_no}: not under hold"), case_no=case_no)
             before = holds.pop(case_no)
             txn.write_json(HOLDS, holds)
             txn.log(
@@ -589,7 +661,7 @@ def set_hold(
                 after={"hold": None},
             )
             return {"case_no": case_no, "hold": None}
-        entry = {"by": by, "at": now, "reason": text(reason, "--reason", required=True)}
+        entry = {"by": by, "at": now, "reason": text(reason, "reason", required=True)}
         holds[case_no] = entry
         txn.write_json(HOLDS, holds)
         txn.log("case.hold", by, case_no, at=now, after={"hold": entry})
@@ -738,4 +810,4 @@ def purge(
         except Conflict:
             continue
         return {"candidates": candidates, "disposed": disposed, "register": docs}
-    raise StorageError("the archive changed while the disposal register was made; try again")
+    raise StorageError(N_("the archive changed while the disposal register was made; try again"))

@@ -23,6 +23,7 @@ from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.domain.workdays import WorkCalendar, calendar_from
 from complaintforms.errors import ValidationError
+from complaintforms.i18n import N_
 from complaintforms.storage.base import MAX_TRIES, Conflict
 from complaintforms.workspace import Workspace
 
@@ -126,8 +127,8 @@ def show_case(ws: Workspace, case_no: str) -> dict:
 
 
 def quarter_months(quarter: str) -> list[str]:
-    """--quarter in any form a clerk types (2026Q4, 2026年第四季度): its three months."""
-    return periods.quarter_months(quarter, "--quarter")
+    """A quarter in any form a clerk types (2026Q4, 2026年第四季度): its three months."""
+    return periods.quarter_months(quarter, "quarter")
 
 
 @dataclass
@@ -142,9 +143,9 @@ class CaseFilter:
         from complaintforms.domain.enums import parse_enum
 
         if self.status:
-            self.status = parse_enum("status", self.status, "--status")
+            self.status = parse_enum("status", self.status, "status")
         if self.department:
-            self.department = model.department_code(ws.config, self.department, "--department")
+            self.department = model.department_code(ws.config, self.department, "department")
         if self.quarter:
             self.months = quarter_months(self.quarter)
         return self
@@ -228,7 +229,9 @@ def render_forms(
         targets = list(dict.fromkeys(case_nos))
         for case_no in targets:  # an unknown or sealed case fails before rendering starts
             if ws.store.get(case_no)["status"] in sealed:
-                raise ValidationError(f"{case_no}: signed off; its forms are sealed")
+                raise ValidationError(
+                    N_("{case_no}: signed off; its forms are sealed"), case_no=case_no
+                )
     if on_total:
         on_total(len(targets))
     workers = max(1, workers or os.cpu_count() or 1)
@@ -262,7 +265,8 @@ def render_forms(
                     case = txn.get(doc.case["case_no"])
                     if case["status"] in sealed:  # signed off meanwhile by another process
                         raise ValidationError(
-                            f"{case['case_no']}: signed off; its forms are sealed"
+                            N_("{case_no}: signed off; its forms are sealed"),
+                            case_no=case["case_no"],
                         )
                     entries = store_files(txn, doc, done, at=now)
                     txn.replace({**case, "documents": [*case["documents"], *entries]})

@@ -9,9 +9,11 @@ from pathlib import Path
 from complaintforms.documents.render import RendererSet
 from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
+from complaintforms.i18n import N_, _
 from complaintforms.services import archive
 from complaintforms.services.cases import register_case
 from complaintforms.services.intake import intake
+from complaintforms.services.messages import Notice
 from complaintforms.services.opinions import add_opinion, render_register
 from complaintforms.services.procedure import signoff_cases
 from complaintforms.services.reports import build_report
@@ -109,7 +111,7 @@ def simulate_scans(ws: Workspace, folder: Path, *, rude: str, idea: str, brakes:
             ImageFilter.GaussianBlur(0.8)
         )
         px, rnd = image.load(), random.Random(angle)
-        for _ in range(4000):
+        for _speck in range(4000):
             px[rnd.randrange(image.width), rnd.randrange(image.height)] = rnd.choice((0, 255))
         return image
 
@@ -142,16 +144,17 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
     def ago(hours: float) -> str:
         return iso(now - dt.timedelta(hours=hours))
 
-    def say(text: str) -> None:
+    def say(msgid: str, **params: object) -> None:
+        """A line of progress, in the user's language."""
         if progress:
-            progress(text)
+            progress(Notice(msgid, **params).render(_))
 
     renderers = RendererSet(ws.forms_dir)
     numbers = []
     for data in sample_cases(now):
         case = register_case(ws, data, by="吴芳", renderers=renderers)
         numbers.append(case["case_no"])
-        say(f"registered {case['case_no']}")
+        say(N_("registered {case_no}"), case_no=case["case_no"])
     brakes, rude, inquiry, idea, fees = numbers
     clerk, tech = "吴芳", "李明"
     done = {
@@ -195,13 +198,16 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
         penalty_person="张伟",
         validity="valid",
     )
-    say(f"{brakes}: accepted, slip and letter issued, returned, reopened, closed")
+    say(
+        N_("{case_no}: accepted, slip and letter issued, returned, reopened, closed"),
+        case_no=brakes,
+    )
 
     # A confidential complaint about a staff member, now with the sales department.
     p.accept_case(ws, rude, by=clerk, at=ago(4), department="SAL", severity="general")
     p.issue_slip(ws, rude, by=clerk)
     p.issue_letter(ws, rude, by=clerk)
-    say(f"{rude}: accepted; slip and letter issued with the complainant masked")
+    say(N_("{case_no}: accepted; slip and letter issued with the complainant masked"), case_no=rude)
 
     # An inquiry answered the next working day.
     p.accept_case(ws, inquiry, by=clerk, at=ago(49), department="CSC")
@@ -220,12 +226,12 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
     )
     p.callback_case(ws, inquiry, by=clerk, at=ago(30), satisfaction="basically_satisfied")
     p.close_case(ws, inquiry, by="赵敏", at=ago(29), summary="已答复")
-    say(f"{inquiry}: inquiry answered and closed")
+    say(N_("{case_no}: inquiry answered and closed"), case_no=inquiry)
 
     # A suggestion from the opinion book, with the service department.
     p.accept_case(ws, idea, by=clerk, at=ago(29), department="SVC")
     p.issue_slip(ws, idea, by=clerk)
-    say(f"{idea}: suggestion routed")
+    say(N_("{case_no}: suggestion routed"), case_no=idea)
 
     # A complaint that is not accepted: a courteous reply letter.
     p.reject_case(
@@ -236,14 +242,18 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
         validity="invalid",
         reason="检测费为您签字确认的维修项目，收费符合公示标准；发票抬头已按您提供的信息重新开具。",
     )
-    say(f"{fees}: not accepted; reply letter written")
+    say(N_("{case_no}: not accepted; reply letter written"), case_no=fees)
 
     # The paper comes back: the scanner's output, simulated from the forms just printed.
     scanner = ws.root / "scanner"
     scanner.mkdir()
     simulate_scans(ws, scanner, rude=rude, idea=idea, brakes=brakes)
     report = intake(ws, [scanner], by=clerk)
-    say(f"scans: {len(report.matched)} matched, {len(report.unmatched)} kept unmatched")
+    say(
+        N_("scans: {matched} matched, {unmatched} kept unmatched"),
+        matched=len(report.matched),
+        unmatched=len(report.unmatched),
+    )
 
     # The manager signs off the closed cases; they are sealed into bundles and verified.
     signoff_cases(ws, [brakes, inquiry], by="赵敏")
@@ -251,7 +261,7 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
     quarter = f"{t.year}Q{(t.month - 1) // 3 + 1}"
     built = archive.build(ws, quarter=quarter, by="档案员")
     verified = archive.verify(ws)
-    say(f"archive: {len(built.bundles)} bundles sealed and verified")
+    say(N_("archive: {bundles} bundles sealed and verified"), bundles=len(built.bundles))
 
     # The month's opinion register and the quarter's statistics report.
     add_opinion(
@@ -270,7 +280,12 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
     )
     register = render_register(ws, f"{t.year}-{t.month:02d}", by=clerk)
     statistics = build_report(ws, quarter, by=clerk)
-    say(f"register: {register['entries']} entries; report {quarter}: {statistics['total']} cases")
+    say(
+        N_("register: {entries} entries; report {quarter}: {total} cases"),
+        entries=register["entries"],
+        quarter=quarter,
+        total=statistics["total"],
+    )
 
     cases = [ws.store.get(n) for n in numbers]
     return {

@@ -5,19 +5,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from complaintforms.errors import ComplaintFormsError
+from complaintforms.i18n import N_
+from complaintforms.services.messages import Notice, joined, notice
 from complaintforms.workspace import Workspace
 
 
 @dataclass
 class Check:
+    """One finding. `detail` is a Notice: the English text (as `--json` gives it) with its
+    message id (`msgid`) and values (`params`); shown as `detail.render(_)`."""
+
     name: str
     ok: bool
     detail: str
     # A warning: something is missing, but every form can still be printed correctly.
     warning: bool = False
 
+    def __post_init__(self) -> None:
+        self.detail = notice(self.detail)
+
+    @property
+    def msgid(self) -> str:
+        return getattr(self.detail, "msgid", str(self.detail))
+
+    @property
+    def params(self) -> dict:
+        return getattr(self.detail, "params", {})
+
     def as_dict(self) -> dict:
-        return {"check": self.name, "ok": self.ok, "warning": self.warning, "detail": self.detail}
+        return {
+            "check": self.name,
+            "ok": self.ok,
+            "warning": self.warning,
+            "detail": str(self.detail),
+        }
 
 
 def check_fonts(ws: Workspace | None) -> list[Check]:
@@ -29,13 +50,23 @@ def check_fonts(ws: Workspace | None) -> list[Check]:
             Check(
                 "cjk-font",
                 False,
-                "no font covers Simplified Chinese; PDFs would show empty boxes. "
-                "Install fonts-noto-cjk (apt-get install fonts-noto-cjk)",
+                Notice(
+                    N_(
+                        "no font covers Simplified Chinese; PDFs would show empty boxes. "
+                        "Install fonts-noto-cjk (apt-get install fonts-noto-cjk)"
+                    )
+                ),
             )
         ]
     checks = [
         Check(
-            "cjk-font", True, f"{len(families)} CJK font families, e.g. {', '.join(families[:3])}"
+            "cjk-font",
+            True,
+            Notice(
+                N_("{count} CJK font families, e.g. {examples}"),
+                count=len(families),
+                examples=", ".join(families[:3]),
+            ),
         )
     ]
     if ws is not None:
@@ -52,18 +83,28 @@ def check_fonts(ws: Workspace | None) -> list[Check]:
         needed = [f for f in missing if f not in fallback]
         optional = [f for f in missing if f in fallback]
         if needed:
-            detail = f"not installed: {', '.join(needed)} (fonts in complaintforms.yaml)"
+            detail = Notice(
+                N_("not installed: {fonts} (fonts in complaintforms.yaml)"),
+                fonts=", ".join(needed),
+            )
         else:
-            detail = f"{', '.join(f for f in wanted if f in installed)} installed"
+            detail = Notice(
+                N_("{fonts} installed"), fonts=", ".join(f for f in wanted if f in installed)
+            )
         checks.append(Check("configured-fonts", not needed, detail))
         if optional:
             checks.append(
                 Check(
                     "fallback-fonts",
                     True,
-                    f"not installed: {', '.join(optional)} (fonts.fallback); forms print, but "
-                    "a symbol or emoji the CJK font lacks is refused. Install fonts-symbola "
-                    "(apt-get install fonts-symbola)",
+                    Notice(
+                        N_(
+                            "not installed: {fonts} (fonts.fallback); forms print, but a symbol "
+                            "or emoji the CJK font lacks is refused. Install fonts-symbola "
+                            "(apt-get install fonts-symbola)"
+                        ),
+                        fonts=", ".join(optional),
+                    ),
                     warning=True,
                 )
             )
@@ -74,12 +115,18 @@ def check_subsetting() -> Check:
     from complaintforms.documents.render import harfbuzz_subsetting
 
     if harfbuzz_subsetting():
-        return Check("pdf-font-subsetting", True, "HarfBuzz subsetting (about 0.1 s a PDF)")
+        return Check(
+            "pdf-font-subsetting", True, Notice(N_("HarfBuzz subsetting (about 0.1 s a PDF)"))
+        )
     return Check(
         "pdf-font-subsetting",
         False,
-        "libharfbuzz-subset0 is missing: every PDF costs ~8 s "
-        "of font subsetting. Install it (apt-get install libharfbuzz-subset0)",
+        Notice(
+            N_(
+                "libharfbuzz-subset0 is missing: every PDF costs ~8 s of font subsetting. "
+                "Install it (apt-get install libharfbuzz-subset0)"
+            )
+        ),
     )
 
 
@@ -88,17 +135,17 @@ def check_templates(ws: Workspace) -> Check:
 
     problems = check_forms(ws.forms_dir)
     if problems:
-        return Check("templates", False, "; ".join(str(p) for p in problems))
-    return Check("templates", True, "every template matches its form's fields")
+        return Check("templates", False, joined(problems))
+    return Check("templates", True, Notice(N_("every template matches its form's fields")))
 
 
 def check_database(ws: Workspace) -> Check:
     try:
         problems, summary = ws.store.check()
     except ComplaintFormsError as exc:
-        return Check("database", False, str(exc))
+        return Check("database", False, exc)
     if problems:
-        return Check("database", False, "; ".join(problems))
+        return Check("database", False, joined(problems))
     return Check("database", True, summary)
 
 
@@ -106,11 +153,24 @@ def check_audit(ws: Workspace) -> Check:
     try:
         problems = ws.store.verify_audit()
     except ComplaintFormsError as exc:
-        return Check("audit-log", False, str(exc))
+        return Check("audit-log", False, exc)
+    if len(problems) > 3:
+        return Check(
+            "audit-log",
+            False,
+            Notice(
+                N_("{problems} (and {more} more)"),
+                problems=joined(problems[:3]),
+                more=len(problems) - 3,
+            ),
+        )
     if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        return Check("audit-log", False, "; ".join(problems[:3]) + more)
-    return Check("audit-log", True, f"chain intact, {ws.store.audit_head()['seq']} events")
+        return Check("audit-log", False, joined(problems))
+    return Check(
+        "audit-log",
+        True,
+        Notice(N_("chain intact, {events} events"), events=ws.store.audit_head()["seq"]),
+    )
 
 
 def run_doctor(ws: Workspace | None) -> list[Check]:
@@ -121,7 +181,7 @@ def run_doctor(ws: Workspace | None) -> list[Check]:
             Check(
                 "workspace",
                 False,
-                "not in a workspace; templates, database and audit log not checked",
+                Notice(N_("not in a workspace; templates, database and audit log not checked")),
             )
         )
         return checks
@@ -129,7 +189,7 @@ def run_doctor(ws: Workspace | None) -> list[Check]:
         ws.config  # noqa: B018
         checks.append(Check("config", True, str(ws.config_path)))
     except ComplaintFormsError as exc:
-        checks.append(Check("config", False, str(exc)))
+        checks.append(Check("config", False, exc))
         return checks
     checks.append(check_templates(ws))
     checks.append(check_database(ws))
@@ -148,22 +208,39 @@ def check_form_font(ws: Workspace) -> Check:
         return Check(
             "form-font",
             True,
-            f"no compact copy of {ws.config.font_sans} (font or HarfBuzz subsetter missing, or "
-            "no writable cache): PDFs embed the installed font, about 40 % slower",
+            Notice(
+                N_(
+                    "no compact copy of {font} (font or HarfBuzz subsetter missing, or no "
+                    "writable cache): PDFs embed the installed font, about 40 % slower"
+                ),
+                font=ws.config.font_sans,
+            ),
         )
-    return Check("form-font", True, f"GB 2312 copy of {font.source} at {font.path}")
+    return Check(
+        "form-font",
+        True,
+        Notice(N_("GB 2312 copy of {font} at {path}"), font=font.source, path=str(font.path)),
+    )
 
 
 def check_render_server(ws: Workspace) -> Check:
     from complaintforms.documents import server as renderd
 
     if not renderd.enabled():
-        return Check("render-server", True, "off (COMPLAINTFORMS_RENDER_SERVER=0)")
+        return Check("render-server", True, Notice(N_("off (COMPLAINTFORMS_RENDER_SERVER=0)")))
     info = renderd.status(ws.forms_dir, ws.config.font_sans)
     if info is None:
         return Check(
-            "render-server", True, "not running; the next command that renders a form starts it"
+            "render-server",
+            True,
+            Notice(N_("not running; the next command that renders a form starts it")),
         )
     return Check(
-        "render-server", True, f"running, pid {info['pid']}, {info['served']} documents served"
+        "render-server",
+        True,
+        Notice(
+            N_("running, pid {pid}, {served} documents served"),
+            pid=info["pid"],
+            served=info["served"],
+        ),
     )

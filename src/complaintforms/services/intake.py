@@ -19,7 +19,9 @@ from pathlib import Path
 from complaintforms.documents.qrcode import FormRef, parse_payload, verify
 from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
-from complaintforms.errors import NotFoundError, ValidationError
+from complaintforms.errors import ComplaintFormsError, NotFoundError, ValidationError
+from complaintforms.i18n import N_
+from complaintforms.services.messages import Notice, as_error, joined
 from complaintforms.storage.base import Transaction
 from complaintforms.storage.paths import shown, stored_path
 from complaintforms.workspace import Workspace
@@ -28,6 +30,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 SUFFIXES = (".pdf", *IMAGE_SUFFIXES)
 SCAN_DPI = 200
 SEALED = ("signed_off", "archived")
+# Why a page was kept unmatched, when no code on it could be checked: stored in English in
+# the note beside the page, compared here, shown translated (services.messages.Notice).
+NO_CODE = Notice(N_("no code"))
+NOT_OURS = Notice(N_("no complaintforms QR code"))
+FOREIGN_CODE = Notice(N_("a QR code that is not ours"))
 
 
 @dataclass
@@ -45,7 +52,7 @@ class Page:
     index: int  # 0-based
     codes: list[str] = field(default_factory=list)
     ref: FormRef | None = None
-    problem: str | None = None
+    problem: str | None = None  # a Notice
 
 
 @dataclass
@@ -66,7 +73,7 @@ class Group:
 class Unmatched:
     source: Source
     page: int
-    reason: str
+    reason: str  # a Notice: the English text, with its message id
 
 
 @dataclass
@@ -104,15 +111,24 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
             )
         elif path.is_file():
             if path.suffix.lower() not in SUFFIXES:
-                raise ValidationError(f"{path}: not a PDF or an image ({', '.join(SUFFIXES)})")
+                raise ValidationError(
+                    N_("{path}: not a PDF or an image ({suffixes})"),
+                    path=str(path),
+                    suffixes=", ".join(SUFFIXES),
+                )
             files.append(path)
         else:
-            raise ValidationError(f"{path}: no such file or folder")
+            raise ValidationError(N_("{path}: no such file or folder"), path=str(path))
     return files
 
 
 def read_source(path: Path) -> Source:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(
+            N_("{path}: cannot be read: {error}"), path=str(path), error=exc.strerror or str(exc)
+        ) from None
     kind = "pdf" if path.suffix.lower() == ".pdf" else "image"
     return Source(path, data, hashlib.sha256(data).hexdigest(), kind)
 
@@ -125,7 +141,9 @@ def page_images(source: Source):
         try:
             pdf = pdfium.PdfDocument(source.data)
         except pdfium.PdfiumError as exc:
-            raise ValidationError(f"{source.path.name}: not a readable PDF ({exc})") from None
+            raise ValidationError(
+                N_("{name}: not a readable PDF ({error})"), name=source.path.name, error=str(exc)
+            ) from None
         try:
             source.pages = len(pdf)
             for i in range(len(pdf)):
@@ -139,7 +157,9 @@ def page_images(source: Source):
             image = Image.open(io.BytesIO(source.data))
             frames = [f.convert("L") for f in ImageSequence.Iterator(image)]
         except (UnidentifiedImageError, OSError) as exc:
-            raise ValidationError(f"{source.path.name}: not a readable image ({exc})") from None
+            raise ValidationError(
+                N_("{name}: not a readable image ({error})"), name=source.path.name, error=str(exc)
+            ) from None
         source.pages = len(frames)
         yield from enumerate(frames)
 
@@ -171,11 +191,9 @@ def check_page(ws: Workspace, page: Page, cases: dict[str, dict]) -> None:
         except ValidationError:
             continue
     if not ours:
-        page.problem = (
-            "no complaintforms QR code" if not page.codes else "a QR code that is not ours"
-        )
+        page.problem = NOT_OURS if not page.codes else FOREIGN_CODE
         return
-    problems = []
+    problems: dict[str, ComplaintFormsError] = {}
     for ref in ours:
         try:
             verify(ws, ref)
@@ -184,13 +202,16 @@ def check_page(ws: Workspace, page: Page, cases: dict[str, dict]) -> None:
                 case = ws.store.get(ref.case_no)
                 cases[ref.case_no] = case
             if case["status"] in SEALED:
-                raise ValidationError(f"{ref.case_no} is signed off and can no longer be changed")
+                raise ValidationError(
+                    N_("{case_no} is signed off and can no longer be changed"),
+                    case_no=ref.case_no,
+                )
         except (ValidationError, NotFoundError) as exc:
-            problems.append(str(exc))
+            problems.setdefault(str(exc), exc)
             continue
         page.ref = ref
         return
-    page.problem = "; ".join(dict.fromkeys(problems))
+    page.problem = joined(problems.values())
 
 
 # -- step 4: group -------------------------------------------------------------------------------------------
@@ -203,7 +224,7 @@ def group_pages(pages: list[Page], plan: IntakePlan) -> None:
         elif page.codes or current is None or current.source is not page.source:
             # A page whose code failed its check is never taken as the back of another form.
             current = None if page.codes else current
-            plan.unmatched.append(Unmatched(page.source, page.index, page.problem or "no code"))
+            plan.unmatched.append(Unmatched(page.source, page.index, page.problem or NO_CODE))
         else:
             current.pages.append(page.index)
 
@@ -308,7 +329,7 @@ def stage_unmatched(
         "source": item.source.path.name,
         "source_sha256": item.source.sha256,
         "page": item.page + 1,
-        "reason": item.reason,
+        "reason": str(item.reason),
         "received_at": received_at,
         "path": shown(rel),
         "sha256": hashlib.sha256(data).hexdigest(),
@@ -341,7 +362,11 @@ def intake(
             case = txn.get(group.ref.case_no)
             if case["status"] in SEALED:  # signed off since the plan was made
                 plan.unmatched.extend(
-                    Unmatched(group.source, p, f"{case['case_no']} is signed off")
+                    Unmatched(
+                        group.source,
+                        p,
+                        Notice(N_("{case_no} is signed off"), case_no=case["case_no"]),
+                    )
                     for p in group.pages
                 )
                 continue
@@ -397,17 +422,23 @@ def attach_for_case(
     read is attached as the clerk says; a code of another case or workspace is refused."""
     files = collect_files([path])
     plan = plan_intake(ws, files)
-    foreign = [
-        u for u in plan.unmatched if u.reason not in ("no code", "no complaintforms QR code")
-    ]
+    foreign = [u for u in plan.unmatched if u.reason not in (NO_CODE, NOT_OURS)]
     others = [g for g in plan.groups if g.ref.case_no != case["case_no"]]
     if others:
         raise ValidationError(
-            f"--scan: {path.name} carries the code of {others[0].ref.case_no}, not {case['case_no']}"
+            N_("{field}: {name} carries the code of {other}, not {case_no}"),
+            field="scan",
+            name=path.name,
+            other=others[0].ref.case_no,
+            case_no=case["case_no"],
         )
     if foreign:
         raise ValidationError(
-            f"--scan: {path.name} page {foreign[0].page + 1}: {foreign[0].reason}"
+            N_("{field}: {name} page {page}: {reason}"),
+            field="scan",
+            name=path.name,
+            page=foreign[0].page + 1,
+            reason=as_error(foreign[0].reason),
         )
     if not plan.groups:  # no readable code: the clerk's word that it is this case's slip
         source = plan.sources[0]

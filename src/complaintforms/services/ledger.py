@@ -18,6 +18,7 @@ from complaintforms.domain import model, workflow
 from complaintforms.domain.timeutil import iso, parse_date, parse_time
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import RecordError, ValidationError
+from complaintforms.i18n import N_
 from complaintforms.services.cases import (
     CaseFilter,
     case_number,
@@ -26,6 +27,7 @@ from complaintforms.services.cases import (
     seq_counter,
     work_calendar,
 )
+from complaintforms.services.messages import Notice
 from complaintforms.workspace import Workspace
 
 FORMATS = ("json", "yaml", "csv")
@@ -46,10 +48,17 @@ def detect_format(path: str, fmt: str | None) -> str:
         fmt = "json"
     else:
         raise ValidationError(
-            f"{path}: cannot tell the format from the name; give --format json|yaml|csv"
+            N_("{path}: cannot tell the format from the name; give {field} json|yaml|csv"),
+            field="format",
+            path=path,
         )
     if fmt not in FORMATS:
-        raise ValidationError(f"--format: {fmt!r}; formats: {', '.join(FORMATS)}")
+        raise ValidationError(
+            N_("{field}: {value}; formats: {formats}"),
+            field="format",
+            value=repr(fmt),
+            formats=", ".join(FORMATS),
+        )
     return fmt
 
 
@@ -63,7 +72,11 @@ def read_records(text: str, fmt: str, source: str) -> list[tuple[str, Any]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValidationError(
-                f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+                N_("{source}: not valid JSON (line {line}, column {column}): {error}"),
+                source=source,
+                line=exc.lineno,
+                column=exc.colno,
+                error=exc.msg,
             ) from None
     else:
         import yaml
@@ -72,25 +85,35 @@ def read_records(text: str, fmt: str, source: str) -> list[tuple[str, Any]]:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark else ""
+            problem = str(getattr(exc, "problem", None) or exc)
+            if mark:
+                raise ValidationError(
+                    N_("{source}: not valid YAML (line {line}): {error}"),
+                    source=source,
+                    line=mark.line + 1,
+                    error=problem,
+                ) from None
             raise ValidationError(
-                f"{source}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+                N_("{source}: not valid YAML: {error}"), source=source, error=problem
             ) from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
-        raise ValidationError(f"{source}: expected a list of cases")
-    return [(f"{source}: record {i + 1}", rec) for i, rec in enumerate(data)]
+        raise ValidationError(N_("{source}: expected a list of cases"), source=source)
+    return [
+        (Notice(N_("{source}: record {number}"), source=source, number=i + 1), rec)
+        for i, rec in enumerate(data)
+    ]
 
 
 def _read_csv(text: str, source: str) -> Iterator[tuple[str, dict]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if not reader.fieldnames:
-        raise ValidationError(f"{source}: empty CSV")
+        raise ValidationError(N_("{source}: empty CSV"), source=source)
     for row in reader:
-        where = f"{source}: line {reader.line_num}"
+        where = Notice(N_("{source}: line {line}"), source=source, line=reader.line_num)
         if None in row:
-            raise RecordError(where, "more cells than columns")
+            raise RecordError(where, N_("more cells than columns"))
         yield where, unflatten(row, where)
 
 
@@ -102,13 +125,15 @@ def unflatten(row: dict[str, str], where: str) -> dict:
             try:
                 value = json.loads(value)
             except json.JSONDecodeError:
-                raise RecordError(where, f"{key}: not valid JSON") from None
+                raise RecordError(where, N_("{key}: not valid JSON"), key=key) from None
         parts = key.split(".")
         node = out
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise RecordError(where, f"column {key!r} clashes with another column")
+                raise RecordError(
+                    where, N_("column {key} clashes with another column"), key=repr(key)
+                )
         node[parts[-1]] = value
     return out
 
@@ -136,10 +161,10 @@ def _section(rec: dict, name: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError(f"{name}: must be a mapping")
+        raise ValidationError(N_("{key}: must be a mapping"), key=name)
     unknown = sorted(set(value) - set(model.SECTIONS[name]) - {"recorded_by"})
     if unknown:
-        raise ValidationError(f"{name}: unknown field {unknown[0]!r}")
+        raise ValidationError(N_("{key}: unknown field {value}"), key=name, value=repr(unknown[0]))
     return value
 
 
@@ -188,7 +213,8 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
         )
     elif any(v is not None for s in sections.values() for v in s.values() if s is not asg):
         raise ValidationError(
-            "decision.accepted: later steps are recorded but the case was never accepted"
+            N_("{field}: later steps are recorded but the case was never accepted"),
+            field="decision.accepted",
         )
 
     def handle_round(handling: dict, callback: dict, closure: dict, prefix: str) -> None:
@@ -227,7 +253,16 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
         if closure.get("at"):
             penalty = closure.get("penalty") or {}
             if isinstance(penalty, str):
-                penalty = json.loads(penalty)
+                try:
+                    penalty = json.loads(penalty)
+                except json.JSONDecodeError:
+                    raise ValidationError(
+                        N_("{field}: not valid JSON"), field=f"{prefix}closure.penalty"
+                    ) from None
+            if not isinstance(penalty, dict):
+                raise ValidationError(
+                    N_("{field}: must be a mapping"), field=f"{prefix}closure.penalty"
+                )
             case = workflow.close(
                 case,
                 config,
@@ -241,10 +276,10 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
             )
 
     if not isinstance(reopens, list):
-        raise ValidationError("reopens: must be a list")
+        raise ValidationError(N_("{key}: must be a list"), key="reopens")
     for i, past in enumerate(reopens):
         if not isinstance(past, dict):
-            raise ValidationError(f"reopens[{i}]: must be a mapping")
+            raise ValidationError(N_("{key}: must be a mapping"), key=f"reopens[{i}]")
         handle_round(
             past.get("handling") or {},
             past.get("callback") or {},
@@ -268,7 +303,10 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
         )
     if status is not None and status != case["status"]:
         raise ValidationError(
-            f"status: the record says {status!r} but its steps lead to {case['status']!r}"
+            N_("{key}: the record says {recorded} but its steps lead to {actual}"),
+            key="status",
+            recorded=repr(status),
+            actual=repr(case["status"]),
         )
     return case
 
@@ -296,7 +334,7 @@ def import_cases(
         for where, rec in records:
             try:
                 if not isinstance(rec, dict):
-                    raise ValidationError("a case must be a mapping of fields")
+                    raise ValidationError(N_("a case must be a mapping of fields"))
                 case = replay(dict(rec), ws, cal, now)
                 counter = seq_counter(case)
                 if case["case_no"] == "(new)":
@@ -305,17 +343,23 @@ def import_cases(
                     )
                 else:
                     if txn.exists(case["case_no"]) or case["case_no"] in seen:
-                        raise ValidationError(f"case_no: {case['case_no']} already exists")
+                        raise ValidationError(
+                            N_("{key}: {value} already exists"),
+                            key="case_no",
+                            value=case["case_no"],
+                        )
                     if any(c in case["case_no"] for c in "/\\|") or case["case_no"] in (".", ".."):
                         raise ValidationError(
-                            f"case_no: {case['case_no']!r} is not a usable number"
+                            N_("{key}: {value} is not a usable number"),
+                            key="case_no",
+                            value=repr(case["case_no"]),
                         )
                     m = regex.match(case["case_no"])
                     if m:
                         year = m.groupdict().get("year") or counter
                         txn.bump_seq(year, int(m.group("seq")))
             except ValidationError as exc:
-                raise RecordError(where, str(exc)) from None
+                raise RecordError(where, exc) from None
             seen.add(case["case_no"])
             txn.insert(case)
             txn.log("case.import", by, case["case_no"], at=iso(now), after=case, source=source)
@@ -355,8 +399,10 @@ def read_source(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ValidationError(f"{path}: no such file") from None
+        raise ValidationError(N_("{path}: no such file"), path=path) from None
     except UnicodeDecodeError:
-        raise ValidationError(f"{path}: not UTF-8 text") from None
+        raise ValidationError(N_("{path}: not UTF-8 text"), path=path) from None
     except OSError as exc:
-        raise ValidationError(f"{path}: cannot be read: {exc.strerror}") from None
+        raise ValidationError(
+            N_("{path}: cannot be read: {error}"), path=path, error=exc.strerror or str(exc)
+        ) from None

@@ -16,6 +16,7 @@ from complaintforms.domain.periods import parse_month
 from complaintforms.domain.timeutil import iso, minute, parse_time
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import ValidationError
+from complaintforms.i18n import N_
 from complaintforms.workspace import Workspace
 
 OPINION_PATTERN = "OP-{year}-{seq:04d}"
@@ -25,32 +26,32 @@ def add_opinion(ws: Workspace, data: dict[str, Any], *, by: str) -> dict:
     """`opinion add`: validate and store one entry."""
     config = ws.config
     now = clock_now()
-    received = parse_time(data.get("at") or now, "--at", reference=now)
+    received = parse_time(data.get("at") or now, "at", reference=now)
     reply_at = (
-        parse_time(data["reply_at"], "--reply-at", reference=now) if data.get("reply_at") else None
+        parse_time(data["reply_at"], "reply_at", reference=now) if data.get("reply_at") else None
     )
     if reply_at is not None and minute(reply_at) < minute(received):
-        raise ValidationError("--reply-at is before the opinion was received")
+        raise ValidationError(N_("{field} is before the opinion was received"), field="reply_at")
     entry = {
         "id": None,
-        "kind": parse_enum("opinion_kind", data.get("kind") or "opinion", "--kind"),
-        "channel": parse_enum("channel", data.get("channel") or "opinion_book", "--channel"),
+        "kind": parse_enum("opinion_kind", data.get("kind") or "opinion", "kind"),
+        "channel": parse_enum("channel", data.get("channel") or "opinion_book", "channel"),
         "received_at": iso(received),
-        "customer": model.text(data.get("name"), "--name", limit=model.MAX_NAME),
-        "contact": model.phone(data.get("phone"), "--phone"),
+        "customer": model.text(data.get("name"), "name", limit=model.MAX_NAME),
+        "contact": model.phone(data.get("phone"), "phone"),
         "confidential": bool(data.get("confidential")),
         "content": model.text(
-            data.get("content"), "--content", required=True, limit=model.MAX_CONTENT
+            data.get("content"), "content", required=True, limit=model.MAX_CONTENT
         ),
-        "handling": model.text(data.get("handling"), "--handling"),
+        "handling": model.text(data.get("handling"), "handling"),
         "reply": {
             "at": iso(reply_at),
-            "how": model.text(data.get("reply_how"), "--reply-how", limit=model.MAX_NAME),
+            "how": model.text(data.get("reply_how"), "reply_how", limit=model.MAX_NAME),
         },
-        "department": model.department_code(config, data["department"], "--department")
+        "department": model.department_code(config, data["department"], "department")
         if data.get("department")
         else None,
-        "handler": model.text(by, "--by", required=True, limit=model.MAX_NAME),
+        "handler": model.text(by, "by", required=True, limit=model.MAX_NAME),
         "recorded_at": iso(now),
     }
     with ws.store.transaction() as txn:
@@ -130,7 +131,7 @@ def opinion_row(entry: dict) -> dict:
 
 
 def register_rows(ws: Workspace, month: str, department: str | None = None) -> list[dict]:
-    dep = model.department_code(ws.config, department, "--department") if department else None
+    dep = model.department_code(ws.config, department, "department") if department else None
     rows = [
         case_row(c, ws.config)
         for c in ws.store.iter_records(months=[month])
@@ -157,7 +158,7 @@ def render_register(ws: Workspace, month: str, *, department: str | None = None,
         store_files,
     )
 
-    month = parse_month(month, "--month")
+    month = parse_month(month, "month")
     rows = register_rows(ws, month, department)
     dep = ws.config.department(department) if department else None
     now = iso(clock_now())

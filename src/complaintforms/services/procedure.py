@@ -16,7 +16,9 @@ from complaintforms.domain.paper import cn_date
 from complaintforms.domain.timeutil import iso, parse_time
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import StateError, ValidationError
+from complaintforms.i18n import N_
 from complaintforms.services.cases import view, work_calendar
+from complaintforms.services.messages import Notice
 from complaintforms.services.steps import FORMATS, StepResult, run_step
 from complaintforms.storage.base import Transaction
 from complaintforms.workspace import Workspace
@@ -25,8 +27,8 @@ __all__ = ["FORMATS", "StepResult"]
 
 
 def step_time(value: object) -> dt.datetime:
-    """--at: when it happened on paper; default now; never in the future."""
-    return parse_time(value, "--at") if value else clock_now()
+    """`at`: when it happened on paper; default now; never in the future."""
+    return parse_time(value, "at") if value else clock_now()
 
 
 def accept_case(
@@ -80,7 +82,7 @@ def reject_case(
     """不受理: close with a courteous reply letter to the complainant."""
     when = step_time(at)
     reply = {
-        "reason": model.text(reason, "--reason", required=True),
+        "reason": model.text(reason, "reason", required=True),
         "date": cn_date(iso(when)),
         "by": by,
     }
@@ -94,12 +96,22 @@ def reject_case(
     )
 
 
-def _require_routed(case: dict, what: str) -> None:
+# A form issued only for a case that is with its department, and the refusal otherwise.
+NOT_ROUTED = {
+    "feedback_slip": N_(
+        "{case_no}: a feedback slip is issued for a case that is assigned to a department "
+        "(this one is {status})"
+    ),
+    "contact_letter": N_(
+        "{case_no}: a work contact letter is issued for a case that is assigned to a "
+        "department (this one is {status})"
+    ),
+}
+
+
+def _require_routed(case: dict, form: str) -> None:
     if case["status"] != "assigned":
-        raise StateError(
-            f"{case['case_no']}: a {what} is issued for a case that is assigned to a department "
-            f"(this one is {case['status']})"
-        )
+        raise StateError(NOT_ROUTED[form], case_no=case["case_no"], status=case["status"])
 
 
 def issue_slip(
@@ -108,7 +120,7 @@ def issue_slip(
     """三来处理反馈单 for the responsible department."""
 
     def check(case: dict) -> dict:
-        _require_routed(case, "feedback slip")
+        _require_routed(case, "feedback_slip")
         return case
 
     return run_step(
@@ -126,10 +138,10 @@ def issue_letter(
 ) -> StepResult:
     """工作联系函 with its 签收回执, to the responsible (or another named) department."""
     config = ws.config
-    code = model.department_code(config, to, "--to") if to else None
+    code = model.department_code(config, to, "to") if to else None
 
     def check(case: dict) -> dict:
-        _require_routed(case, "work contact letter")
+        _require_routed(case, "contact_letter")
         return case
 
     def letter(case: dict) -> dict:
@@ -173,8 +185,8 @@ def return_slip(
     from complaintforms.services.intake import attach_for_case
 
     when = step_time(at)
-    approved = parse_time(approved_at, "--approved-at") if approved_at else None
-    notified = parse_time(notified_at, "--notified-at") if notified_at else None
+    approved = parse_time(approved_at, "approved_at") if approved_at else None
+    notified = parse_time(notified_at, "notified_at") if notified_at else None
 
     def change(case: dict) -> dict:
         return workflow.record_return(
@@ -198,7 +210,10 @@ def return_slip(
     outcome = run_step(ws, case_no, "slip.return", by, change, inside=with_scan if scan else None)
     if not customer_signed:
         outcome.warnings.append(
-            f"{case_no}: the complainant did not sign the slip (投诉人未签字); recorded"
+            Notice(
+                N_("{case_no}: the complainant did not sign the slip (投诉人未签字); recorded"),
+                case_no=case_no,
+            )
         )
     return outcome
 
@@ -297,10 +312,12 @@ def signoff_cases(
         if quarter
         else list(dict.fromkeys(case_nos or []))
     )
-    if not targets:
+    if not targets and quarter:
         raise ValidationError(
-            f"no closed cases to sign off{' closed in ' + quarter.upper() if quarter else ''}"
+            N_("no closed cases to sign off closed in {quarter}"), quarter=quarter.upper()
         )
+    if not targets:
+        raise ValidationError(N_("no closed cases to sign off"))
     now = iso(clock_now())
     signed = []
     with ws.store.transaction() as txn:

@@ -209,7 +209,7 @@ def period_figures(
     from complaintforms.services.cases import work_calendar
 
     period = fig.Period.parse(period_text)
-    day = parse_date(as_of, "--as-of") if as_of else clock_now().date()
+    day = parse_date(as_of, "as_of") if as_of else clock_now().date()
     cases = ws.store.iter_records(months=fig.months_needed(period))
     figs = fig.compute(
         cases, period, as_of=day, deadlines=ws.config.deadlines, cal=work_calendar(ws)

@@ -20,6 +20,7 @@ from complaintforms.domain import workflow
 from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import StorageError
+from complaintforms.i18n import N_
 from complaintforms.storage.base import MAX_TRIES, Conflict, Transaction
 
 __all__ = ["Conflict", "FORMATS", "MAX_TRIES", "StepResult", "run_step"]
@@ -34,12 +35,20 @@ FormIssue = tuple[str, Callable[[dict], dict] | None]
 
 @dataclass
 class StepResult:
+    """The stored case, the documents issued, and warnings: each the English text (a `str`,
+    as it goes into JSON output) that an interface shows in the user's language with its
+    `render` (services.messages.Notice)."""
+
     case: dict
     documents: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"case": self.case, "documents": self.documents, "warnings": self.warnings}
+        return {
+            "case": self.case,
+            "documents": self.documents,
+            "warnings": [str(w) for w in self.warnings],
+        }
 
 
 def run_step(
@@ -95,7 +104,9 @@ def run_step(
             continue
         return StepResult(view(ws, stored), entries)
     raise StorageError(
-        f"{case_no}: changed by others {MAX_TRIES} times while its forms were rendered; try again"
+        N_("{case_no}: changed by others {tries} times while its forms were rendered; try again"),
+        case_no=case_no,
+        tries=MAX_TRIES,
     )
 
 

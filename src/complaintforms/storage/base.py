@@ -14,16 +14,82 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from complaintforms.errors import ComplaintFormsError, NotFoundError
+from complaintforms.i18n import N_
+
 # The collections of records, and the field naming each record.
 ID_FIELDS = {"cases": "case_no", "opinions": "id"}
 GENESIS = "0" * 64
+
+
+class Message(str):
+    """A problem reported as text (the store's `check` and `verify_audit`, `forms check`):
+    the English text itself, which `str()`, comparisons, joining and JSON output see, and its
+    message id with values, so that an interface shows it in the user's language with
+    `render(translate)`, as it shows an error. A value may itself be a Message or a library
+    error (rendered in the same language), or a list of them (joined by ", ").
+    """
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Message:
+        self = super().__new__(cls, render_message(msgid, params))
+        self.msgid = msgid
+        self.params = params
+        return self
+
+    def render(
+        self,
+        translate: Callable[[str], str] | None = None,
+        field_name: Callable[[str], str] | None = None,
+    ) -> str:
+        """The text in the language of `translate` (English without one); `field_name` is
+        passed on to values that are errors about a field."""
+        return render_message(self.msgid, self.params, translate, field_name)
+
+    def __reduce__(self):
+        return (_rebuild_message, (type(self), self.msgid, self.params))
+
+
+def _rebuild_message(cls: type, msgid: str, params: dict) -> Message:
+    self = str.__new__(cls, render_message(msgid, params))
+    self.msgid = msgid
+    self.params = params
+    return self
+
+
+def render_message(
+    msgid: str,
+    params: dict[str, Any],
+    translate: Callable[[str], str] | None = None,
+    field_name: Callable[[str], str] | None = None,
+) -> str:
+    """A message id filled with its values, as the library's errors are (ComplaintFormsError:
+    a translation that does not fit its values falls back to the English text)."""
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, Message | ComplaintFormsError):
+            return value.render(translate, field_name)
+        if isinstance(value, list | tuple):
+            return ", ".join(str(shown(v)) for v in value)
+        return value
+
+    return ComplaintFormsError(msgid, **{k: shown(v) for k, v in params.items()}).render(translate)
+
+
+def no_record(key: str, collection: str = "cases") -> NotFoundError:
+    """The refusal for a record that is not in the store."""
+    if collection == "cases":
+        return NotFoundError(N_("no case {case_no}"), case_no=key)
+    return NotFoundError(N_("no {key}"), key=key)
 
 
 class Conflict(Exception):
@@ -46,28 +112,48 @@ def event_hash(event: dict) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def chain_problems(events: Iterable[tuple[str, Any]], head: dict) -> list[str]:
+def chain_problems(events: Iterable[tuple[str, Any]], head: dict) -> list[Message]:
     """Every break in a hash chain of (where, event) pairs, and a head that does not match
-    its last event (events removed or added at the end). Shared by every backend."""
-    problems: list[str] = []
+    its last event (events removed or added at the end). Shared by every backend. `where`
+    is a Message (or plain text) naming the event."""
+    problems: list[Message] = []
     prev_hash, prev_seq = GENESIS, 0
     for where, event in events:
         if not isinstance(event, dict):
-            problems.append(f"{where}: not valid JSON")
+            problems.append(Message(N_("{where}: not valid JSON"), where=where))
             continue
         if event.get("seq") != prev_seq + 1:
             problems.append(
-                f"{where}: event {event.get('seq')} follows {prev_seq} (an event is missing or inserted)"
+                Message(
+                    N_("{where}: event {seq} follows {prev} (an event is missing or inserted)"),
+                    where=where,
+                    seq=event.get("seq"),
+                    prev=prev_seq,
+                )
             )
         if event.get("prev") != prev_hash:
-            problems.append(f"{where}: chain broken (prev hash does not match)")
+            problems.append(
+                Message(N_("{where}: chain broken (prev hash does not match)"), where=where)
+            )
         if event_hash(event) != event.get("hash"):
-            problems.append(f"{where}: event {event.get('seq')} was altered (hash mismatch)")
+            problems.append(
+                Message(
+                    N_("{where}: event {seq} was altered (hash mismatch)"),
+                    where=where,
+                    seq=event.get("seq"),
+                )
+            )
         prev_hash, prev_seq = event.get("hash", ""), event.get("seq", prev_seq + 1)
     if head.get("seq", 0) != prev_seq or head.get("hash", GENESIS) != prev_hash:
         problems.append(
-            f"audit log ends at event {prev_seq} but the store records event "
-            f"{head.get('seq', 0)} as the last (events were removed or added)"
+            Message(
+                N_(
+                    "audit log ends at event {seq} but the store records event {head} as the "
+                    "last (events were removed or added)"
+                ),
+                seq=prev_seq,
+                head=head.get("seq", 0),
+            )
         )
     return problems
 
@@ -224,8 +310,9 @@ class Store(ABC):
         """{'seq': N, 'hash': hex} of the last event."""
 
     @abstractmethod
-    def verify_audit(self) -> list[str]:
-        """Every problem in the audit chain (an altered, inserted or deleted event)."""
+    def verify_audit(self) -> list[Message]:
+        """Every problem in the audit chain (an altered, inserted or deleted event): English
+        text, each with `render(translate)` for the user's language."""
 
     def history(self, key: str) -> list[dict]:
         """The audit events of one record."""
@@ -235,9 +322,10 @@ class Store(ABC):
 
     # -- health -------------------------------------------------------------------------------
     @abstractmethod
-    def check(self) -> tuple[list[str], str]:
+    def check(self) -> tuple[list[Message], str]:
         """Problems of the store's own consistency (index against records, counts), and a
-        one-line summary when there are none. What doctor and `db check` report."""
+        one-line summary when there are none. What doctor and `db check` report; both are
+        Messages (English text, with `render(translate)` for the user's language)."""
 
     # -- writing -------------------------------------------------------------------------------
     @abstractmethod

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from complaintforms.errors import NotFoundError, StorageError
+from complaintforms.i18n import N_
 from complaintforms.storage import base
-from complaintforms.storage.base import GENESIS, ID_FIELDS, partition_of
+from complaintforms.storage.base import GENESIS, ID_FIELDS, Message, partition_of
 
 
 class MemoryStore(base.Store):
@@ -37,7 +38,7 @@ class MemoryStore(base.Store):
         with self._lock:
             record = self.records[collection].get(key)
         if record is None:
-            raise NotFoundError(f"no case {key}" if collection == "cases" else f"no {key}")
+            raise base.no_record(key, collection)
         return copy.deepcopy(record)
 
     def iter_records(
@@ -62,7 +63,7 @@ class MemoryStore(base.Store):
     def read_file(self, path: str) -> bytes:
         with self._lock:
             if path not in self.files:
-                raise NotFoundError(f"no file {path}")
+                raise NotFoundError(N_("no file {path}"), path=path)
             return self.files[path]
 
     def file_exists(self, path: str) -> bool:
@@ -102,20 +103,26 @@ class MemoryStore(base.Store):
         with self._lock:
             return dict(self._head)
 
-    def verify_audit(self) -> list[str]:
+    def verify_audit(self) -> list[Message]:
         with self._lock:
             events = list(self.events)
             head = self._head
-        return base.chain_problems(((f"event {i + 1}", e) for i, e in enumerate(events)), head)
+        return base.chain_problems(
+            ((Message(N_("event {seq}"), seq=i + 1), e) for i, e in enumerate(events)), head
+        )
 
-    def check(self) -> tuple[list[str], str]:
+    def check(self) -> tuple[list[Message], str]:
         problems = [
-            f"{collection} {key}: stored under the key of another record"
+            Message(
+                N_("{collection} {key}: stored under the key of another record"),
+                collection=collection,
+                key=key,
+            )
             for collection, records in self.records.items()
             for key, record in records.items()
             if record.get(ID_FIELDS[collection]) != key
         ]
-        return problems, f"{self.count()} cases in memory"
+        return problems, Message(N_("{count} cases in memory"), count=self.count())
 
     @property
     def _head(self) -> dict:
@@ -165,7 +172,7 @@ class MemoryTransaction(base.Transaction):
     def get(self, key: str, collection: str = "cases") -> dict:
         record = self.records[collection].get(key)
         if record is None:
-            raise NotFoundError(f"no case {key}" if collection == "cases" else f"no {key}")
+            raise base.no_record(key, collection)
         return copy.deepcopy(record)
 
     def exists(self, key: str, collection: str = "cases") -> bool:
@@ -174,13 +181,13 @@ class MemoryTransaction(base.Transaction):
     def insert(self, record: dict, collection: str = "cases") -> None:
         key = record[ID_FIELDS[collection]]
         if key in self.records[collection]:
-            raise StorageError(f"number {key} is already taken")
+            raise StorageError(N_("number {key} is already taken"), key=key)
         self.records[collection][key] = copy.deepcopy(record)
 
     def replace(self, record: dict, collection: str = "cases") -> None:
         key = record[ID_FIELDS[collection]]
         if key not in self.records[collection]:
-            raise NotFoundError(f"no case {key}" if collection == "cases" else f"no {key}")
+            raise base.no_record(key, collection)
         self.records[collection][key] = copy.deepcopy(record)
 
     def next_seq(self, counter: str) -> int:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from complaintforms.errors import StorageError
+from complaintforms.i18n import N_
+
 PREFIX = "records/"
 
 # kind -> pattern; the values are checked below so that no path leaves its folder.
@@ -37,7 +40,12 @@ def stored_path(kind: str, **values: Any) -> str:
         if isinstance(value, str):
             value = unicodedata.normalize("NFC", value)
             if not value or "/" in value or "\\" in value or value in (".", "..") or "\0" in value:
-                raise ValueError(f"{kind}: {key} {value!r} cannot be part of a path")
+                raise StorageError(
+                    N_("{kind}: {name} {value} cannot be part of a path"),
+                    kind=kind,
+                    name=key,
+                    value=repr(value),
+                )
         clean[key] = value
     return PATTERNS[kind].format(**clean)
 

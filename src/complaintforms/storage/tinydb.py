@@ -43,8 +43,9 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from complaintforms.errors import NotFoundError, StorageError
+from complaintforms.i18n import N_
 from complaintforms.storage import base
-from complaintforms.storage.base import GENESIS, ID_FIELDS, event_hash, partition_of
+from complaintforms.storage.base import GENESIS, ID_FIELDS, Message, event_hash, partition_of
 from complaintforms.storage.localfiles import atomic_write, fsync_dir, write_file_synced
 
 INDEX_FORMAT = 2
@@ -107,7 +108,7 @@ def _check_rel(path: str) -> str:
     """A logical path stays inside records/: no absolute path, no `..`."""
     parts = Path(path).parts
     if not parts or Path(path).is_absolute() or ".." in parts or parts[0].startswith("."):
-        raise StorageError(f"{path!r} is not a path inside the records")
+        raise StorageError(N_("{path} is not a path inside the records"), path=repr(path))
     return path
 
 
@@ -156,8 +157,11 @@ class TinyDBStore(base.Store):
             self.lock().acquire()
         except Timeout:
             raise StorageError(
-                f"{self.records}: the records are locked by another process "
-                f"(waited {self.lock_timeout:.0f} s); try again"
+                N_(
+                    "{path}: the records are locked by another process (waited {seconds} s); try again"
+                ),
+                path=str(self.records),
+                seconds=f"{self.lock_timeout:.0f}",
             ) from None
 
     def recover(self) -> bool:
@@ -169,7 +173,9 @@ class TinyDBStore(base.Store):
             except orjson.JSONDecodeError:
                 # The journal is written atomically, so a torn one cannot be; treat it as
                 # damage rather than guess.
-                raise StorageError(f"{self.journal_path}: damaged commit journal") from None
+                raise StorageError(
+                    N_("{path}: damaged commit journal"), path=str(self.journal_path)
+                ) from None
             self._apply(journal)
             self.journal_path.unlink()
             fsync_dir(self.records)
@@ -223,9 +229,13 @@ class TinyDBStore(base.Store):
         try:
             index = loads(raw)
         except orjson.JSONDecodeError:
-            raise StorageError(f"{self.index_path}: damaged (not valid JSON)") from None
+            raise StorageError(damaged(self.index_path)) from None
         if index.get("format") not in (1, INDEX_FORMAT):
-            raise StorageError(f"{self.index_path}: unknown index format {index.get('format')!r}")
+            raise StorageError(
+                N_("{path}: unknown index format {format}"),
+                path=str(self.index_path),
+                format=repr(index.get("format")),
+            )
         return index
 
     def _read_json(self, rel: str) -> Any:
@@ -237,7 +247,7 @@ class TinyDBStore(base.Store):
         try:
             return loads(raw)
         except orjson.JSONDecodeError:
-            raise StorageError(f"{path}: damaged (not valid JSON)") from None
+            raise StorageError(damaged(path)) from None
 
     def locate(self, key: str, collection: str = "cases", index: dict | None = None):
         """[partition, doc id] of a case (or opinion), or None; reads one index shard."""
@@ -279,16 +289,18 @@ class TinyDBStore(base.Store):
         try:
             return (loads(raw) or {}).get(collection, {})
         except orjson.JSONDecodeError:
-            raise StorageError(f"{path}: damaged (not valid JSON)") from None
+            raise StorageError(damaged(path)) from None
 
     def get(self, key: str, collection: str = "cases") -> dict:
         self._ensure_consistent()
         where = self.locate(key, collection)
         if where is None:
-            raise NotFoundError(f"no case {key}" if collection == "cases" else f"no {key}")
+            raise base.no_record(key, collection)
         doc = self.read_partition(where[0], collection).get(str(where[1]))
         if doc is None:
-            raise StorageError(f"{key}: listed in the index but missing from its partition")
+            raise StorageError(
+                N_("{key}: listed in the index but missing from its partition"), key=key
+            )
         return doc
 
     def partitions(self, collection: str = "cases") -> list[str]:
@@ -326,7 +338,7 @@ class TinyDBStore(base.Store):
         try:
             return (self.records / _check_rel(path)).read_bytes()
         except (FileNotFoundError, IsADirectoryError):
-            raise NotFoundError(f"no file {path}") from None
+            raise NotFoundError(N_("no file {path}"), path=path) from None
 
     def file_exists(self, path: str) -> bool:
         self._ensure_consistent()
@@ -363,26 +375,39 @@ class TinyDBStore(base.Store):
             if since_month and seg.stem < since_month:
                 continue
             with open(seg, "rb") as fh:
-                for line in fh:
-                    if line.strip():
-                        yield loads(line)
+                for lineno, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        event = loads(line)
+                    except orjson.JSONDecodeError:
+                        raise StorageError(
+                            N_("{path} line {line}: damaged (not valid JSON)"),
+                            path=str(seg),
+                            line=lineno,
+                        ) from None
+                    yield event
 
     def audit_head(self) -> dict:
         self._ensure_consistent()
         head = self.read_index().get("audit", {})
         return {"seq": head.get("seq", 0), "hash": head.get("hash", GENESIS)}
 
-    def verify_audit(self) -> list[str]:
+    def verify_audit(self) -> list[Message]:
         """Every problem in the audit chain (an altered, inserted or deleted event)."""
         self._ensure_consistent()
 
-        def events() -> Iterator[tuple[str, Any]]:
+        def events() -> Iterator[tuple[Message, Any]]:
             for seg in self.audit_segments():
                 with open(seg, "rb") as fh:
                     for lineno, line in enumerate(fh, 1):
                         if not line.strip():
                             continue
-                        where = f"{seg.relative_to(self.records)} line {lineno}"
+                        where = Message(
+                            N_("{file} line {line}"),
+                            file=str(seg.relative_to(self.records)),
+                            line=lineno,
+                        )
                         try:
                             yield where, loads(line)
                         except orjson.JSONDecodeError:
@@ -391,7 +416,7 @@ class TinyDBStore(base.Store):
         head = self.read_index().get("audit", {})
         return base.chain_problems(events(), head)
 
-    def check(self) -> tuple[list[str], str]:
+    def check(self) -> tuple[list[Message], str]:
         """The index against the partitions, and the index's counts by status."""
         self._ensure_consistent()
         counted, by_status = 0, {}
@@ -411,21 +436,44 @@ class TinyDBStore(base.Store):
                 missing.append(case_no)
         if missing:
             return [
-                f"{len(missing)} indexed cases missing from their partitions, e.g. {missing[0]}"
+                Message(
+                    N_("{count} indexed cases missing from their partitions, e.g. {example}"),
+                    count=len(missing),
+                    example=missing[0],
+                )
             ], ""
         if counted != indexed:
-            return [f"{counted} stored cases but {indexed} in the index"], ""
+            return [
+                Message(
+                    N_("{stored} stored cases but {indexed} in the index"),
+                    stored=counted,
+                    indexed=indexed,
+                )
+            ], ""
         if recorded is not None and {k: v for k, v in recorded.items() if v} != by_status:
             wrong = sorted(
                 set(recorded) ^ set(by_status)
                 | {k for k in by_status if recorded.get(k) != by_status[k]}
             )
-            return [f"the index's counts by status disagree for {', '.join(wrong[:3])}"], ""
-        return [], f"{counted} cases in {len(self.partitions())} partitions"
+            return [
+                Message(
+                    N_("the index's counts by status disagree for {months}"),
+                    months=", ".join(wrong[:3]),
+                )
+            ], ""
+        return [], Message(
+            N_("{count} cases in {partitions} partitions"),
+            count=counted,
+            partitions=len(self.partitions()),
+        )
 
     # -- writing ---------------------------------------------------------------------------
     def transaction(self) -> Transaction:
         return Transaction(self)
+
+
+def damaged(path: Path) -> StorageError:
+    return StorageError(N_("{path}: damaged (not valid JSON)"), path=str(path))
 
 
 def new_index() -> dict:
@@ -492,7 +540,7 @@ class Transaction(base.Transaction):
             except FileNotFoundError:
                 self._data[rel] = None
             except orjson.JSONDecodeError:
-                raise StorageError(f"{path}: damaged (not valid JSON)") from None
+                raise StorageError(damaged(path)) from None
         return self._data[rel]
 
     def _stage(self, rel: str, data: Any) -> None:
@@ -547,10 +595,12 @@ class Transaction(base.Transaction):
     def get(self, key: str, collection: str = "cases") -> dict:
         where = self._locate(key, collection)
         if where is None:
-            raise NotFoundError(f"no case {key}" if collection == "cases" else f"no {key}")
+            raise base.no_record(key, collection)
         doc = self._table(where[0], collection).get(doc_id=where[1])
         if doc is None:
-            raise StorageError(f"{key}: listed in the index but missing from its partition")
+            raise StorageError(
+                N_("{key}: listed in the index but missing from its partition"), key=key
+            )
         return dict(doc)
 
     def insert(self, record: dict, collection: str = "cases") -> None:
@@ -559,7 +609,7 @@ class Transaction(base.Transaction):
         rel = shard_rel(collection, key, self.index["shards"])
         shard = self._load(rel) or {}
         if key in shard:
-            raise StorageError(f"number {key} is already taken")
+            raise StorageError(N_("number {key} is already taken"), key=key)
         doc_id = self._table(partition, collection).insert(record)
         self._stage(rel, {**shard, key: [partition, doc_id]})
         self._count(self.index["counts"], collection, partition, record, 1)
@@ -568,7 +618,7 @@ class Transaction(base.Transaction):
         key = record[ID_FIELDS[collection]]
         where = self._locate(key, collection)
         if where is None:
-            raise NotFoundError(f"no case {key}" if collection == "cases" else f"no {key}")
+            raise base.no_record(key, collection)
         partition, doc_id = where
         table = self._table(partition, collection)
         before = table.get(doc_id=doc_id)
