@@ -64,7 +64,9 @@ def case_accept(state: State, case_no: str, at, by, **options) -> None:
         tr(
             "{case_no} assigned to {department} ({handler}), due {due}",
             case_no=case_no,
-            department=a["department"],
+            department=getattr(
+                state.ws.config.department(a["department"]), "name", a["department"]
+            ),
             handler=a["handler"],
             due=a["due"],
         ),
