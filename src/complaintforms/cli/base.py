@@ -234,13 +234,20 @@ def cli(ctx: click.Context, workspace: str | None, as_json: bool) -> None:
 
 
 def configured_language(workspace: str | None) -> str | None:
-    """The workspace's `language`, if there is a workspace with a readable config."""
-    from complaintforms.workspace import Workspace
+    """The `language:` line of the workspace's complaintforms.yaml, read without parsing the
+    YAML (every command starts here, most before they need the config); the config's own
+    check of the value happens when the config is loaded."""
+    import re
+    from pathlib import Path
+
+    from complaintforms.config import CONFIG_NAME
 
     try:
-        return Workspace.open(workspace).config.language
-    except ComplaintFormsError:
+        text = (Path(workspace or ".") / CONFIG_NAME).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return None
+    found = re.search(r"^language:\s*[\"']?([\w-]+)", text, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 # -- workspace -----------------------------------------------------------------------------------------
