@@ -15,6 +15,7 @@ command and option (click takes them from docstrings and `help=`).
 
 from __future__ import annotations
 
+import datetime
 import io
 import sys
 from pathlib import Path
@@ -32,7 +33,16 @@ COMPILED = PACKAGE / "locale" / "zh_CN" / "LC_MESSAGES" / "complaintforms.mo"
 
 def merged() -> Catalog:
     """Every .po under locale/zh_CN, one catalog; an id translated two ways is an error."""
-    catalog = Catalog(locale="zh_CN", domain="complaintforms")
+    # Fixed dates in the header: the compiled file depends on the translations only, so
+    # that --check can compare it byte for byte.
+    fixed = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    catalog = Catalog(
+        locale="zh_CN",
+        domain="complaintforms",
+        project="complaintforms",
+        creation_date=fixed,
+        revision_date=fixed,
+    )
     seen: dict[str, tuple[str, str]] = {}
     for path in sorted(SOURCES.glob("*.po")):
         with open(path, "rb") as fh:
