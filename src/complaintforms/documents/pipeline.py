@@ -63,14 +63,20 @@ class Serials:
 
     def __init__(self, ws, count: int, *, reserve: bool = False):
         self.reserved = reserve
-        if reserve:
-            self.values = reserve_serials(ws, count)
-        elif count:
+        self.values: list[int] = []
+        if count:
             with ws.store.transaction() as txn:
-                first = txn.current_doc_serial() + 1
-            self.values = list(range(first, first + count))
+                self.read(txn, count)
+
+    def read(self, txn: Transaction, count: int) -> Serials:
+        """Read (or, after a conflict, reserve) the serials in a transaction the caller has
+        open anyway."""
+        if self.reserved:
+            self.values = [txn.next_doc_serial() for _ in range(count)]
         else:
-            self.values = []
+            first = txn.current_doc_serial() + 1
+            self.values = list(range(first, first + count))
+        return self
 
     def claim(self, txn: Transaction) -> None:
         if self.reserved or not self.values:

@@ -80,9 +80,10 @@ def register_case(
         # it with the number the counter will give next (no lock held), and render again if
         # another registration took that number meanwhile. Numbers stay gapless.
         for attempt in range(MAX_TRIES):
-            serials = Serials(ws, 1, reserve=attempt > 0)
-            with ws.store.transaction() as txn:
+            serials = Serials(ws, 0, reserve=attempt > 0)
+            with ws.store.transaction() as txn:  # one look at the counters for both
                 seq = txn.current_seq(counter) + 1
+                serials.read(txn, 1)
             numbered = {**case, "case_no": case_number(config.numbering_pattern, int(counter), seq)}
             doc = prepare(ws, numbered, "record_card", serial=serials.values[0], at=iso(now))
             files = render_files(ws, doc, RECORD_CARD_FORMATS, renderers)
