@@ -173,7 +173,9 @@ def _at(value: Any, field: str, now):
 
 
 def replay(rec: dict, ws: Workspace, cal, now) -> dict:
-    """Build a case from an imported record by replaying its steps."""
+    """Build a case from an imported record by replaying its steps through the workflow, in
+    the order the procedure takes them: registration, the decision, each earlier round
+    (return, call-back, closing, reopening), the last round, the sign-off."""
     config = ws.config
     for key in IGNORED_ON_IMPORT:
         rec.pop(key, None)
@@ -188,104 +190,13 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
         rec.pop(name, None)
     case = model.parse_registration(rec, config, now=now)
     case["case_no"] = case_no or "(new)"
-
-    dec, asg = sections["decision"], sections["assignment"]
-    if model.boolean(dec.get("accepted"), "decision.accepted", None) is True:
-        case = workflow.accept(
-            case,
-            config,
-            cal,
-            at=_at(dec.get("at"), "decision.at", now),
-            by=dec.get("by"),
-            department=asg.get("department"),
-            handler=asg.get("handler"),
-            special=bool(model.boolean(asg.get("special"), "assignment.special")),
-            validity=dec.get("validity"),
-            due=parse_date(asg["due"], "assignment.due") if asg.get("due") else None,
-        )
-    elif model.boolean(dec.get("accepted"), "decision.accepted", None) is False:
-        case = workflow.reject(
-            case,
-            at=_at(dec.get("at"), "decision.at", now),
-            by=dec.get("by"),
-            reason=dec.get("reason"),
-            validity=dec.get("validity"),
-        )
-    elif any(v is not None for s in sections.values() for v in s.values() if s is not asg):
-        raise ValidationError(
-            N_("{field}: later steps are recorded but the case was never accepted"),
-            field="decision.accepted",
-        )
-
-    def handle_round(handling: dict, callback: dict, closure: dict, prefix: str) -> None:
-        nonlocal case
-        if handling.get("resolved_at"):
-            case = workflow.record_return(
-                case,
-                at=_at(handling["resolved_at"], f"{prefix}handling.resolved_at", now),
-                by=handling.get("recorded_by") or handling.get("approved_by"),
-                findings=handling.get("findings"),
-                cause=handling.get("cause"),
-                responsible=handling.get("responsible"),
-                plan=handling.get("plan"),
-                approved_by=handling.get("approved_by"),
-                result=handling.get("result"),
-                customer_signed=bool(
-                    model.boolean(
-                        handling.get("customer_signed"), f"{prefix}handling.customer_signed"
-                    )
-                ),
-                approved_at=_at(handling["approved_at"], f"{prefix}handling.approved_at", now)
-                if handling.get("approved_at")
-                else None,
-                notified_at=_at(handling["notified_at"], f"{prefix}handling.notified_at", now)
-                if handling.get("notified_at")
-                else None,
-            )
-        if callback.get("at"):
-            case = workflow.callback(
-                case,
-                at=_at(callback["at"], f"{prefix}callback.at", now),
-                by=callback.get("by"),
-                satisfaction=callback.get("satisfaction"),
-                note=callback.get("note"),
-            )
-        if closure.get("at"):
-            penalty = closure.get("penalty") or {}
-            if isinstance(penalty, str):
-                try:
-                    penalty = json.loads(penalty)
-                except json.JSONDecodeError:
-                    raise ValidationError(
-                        N_("{field}: not valid JSON"), field=f"{prefix}closure.penalty"
-                    ) from None
-            if not isinstance(penalty, dict):
-                raise ValidationError(
-                    N_("{field}: must be a mapping"), field=f"{prefix}closure.penalty"
-                )
-            case = workflow.close(
-                case,
-                config,
-                at=_at(closure["at"], f"{prefix}closure.at", now),
-                by=closure.get("by"),
-                summary=closure.get("summary"),
-                cause=closure.get("cause"),
-                measures=closure.get("measures"),
-                penalty=penalty.get("type"),
-                penalty_person=penalty.get("person"),
-            )
-
+    case = _replay_decision(case, sections, config, cal, now)
     if not isinstance(reopens, list):
         raise ValidationError(N_("{key}: must be a list"), key="reopens")
     for i, past in enumerate(reopens):
         if not isinstance(past, dict):
             raise ValidationError(N_("{key}: must be a mapping"), key=f"reopens[{i}]")
-        handle_round(
-            past.get("handling") or {},
-            past.get("callback") or {},
-            past.get("closure") or {},
-            f"reopens[{i}].",
-        )
+        case = _replay_round(case, past, config, now, prefix=f"reopens[{i}].")
         case = workflow.reopen(
             case,
             config,
@@ -294,7 +205,7 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
             by=past.get("by"),
             reason=past.get("reason"),
         )
-    handle_round(sections["handling"], sections["callback"], sections["closure"], "")
+    case = _replay_round(case, sections, config, now, prefix="")
     if sections["signoff"].get("at"):
         case = workflow.signoff(
             case,
@@ -309,6 +220,104 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
             actual=repr(case["status"]),
         )
     return case
+
+
+def _replay_decision(case: dict, sections: dict, config, cal, now) -> dict:
+    """受理 or 不受理, as the record's decision says; later steps need one of them."""
+    dec, asg = sections["decision"], sections["assignment"]
+    accepted = model.boolean(dec.get("accepted"), "decision.accepted", None)
+    if accepted is True:
+        return workflow.accept(
+            case,
+            config,
+            cal,
+            at=_at(dec.get("at"), "decision.at", now),
+            by=dec.get("by"),
+            department=asg.get("department"),
+            handler=asg.get("handler"),
+            special=bool(model.boolean(asg.get("special"), "assignment.special")),
+            validity=dec.get("validity"),
+            due=parse_date(asg["due"], "assignment.due") if asg.get("due") else None,
+        )
+    if accepted is False:
+        return workflow.reject(
+            case,
+            at=_at(dec.get("at"), "decision.at", now),
+            by=dec.get("by"),
+            reason=dec.get("reason"),
+            validity=dec.get("validity"),
+        )
+    if any(v is not None for s in sections.values() for v in s.values() if s is not asg):
+        raise ValidationError(
+            N_("{field}: later steps are recorded but the case was never accepted"),
+            field="decision.accepted",
+        )
+    return case
+
+
+def _replay_round(case: dict, rec: dict, config, now, *, prefix: str) -> dict:
+    """One round of handling: the returned slip, the call-back, the closing, those of them
+    the record holds (`prefix` names where it is, for messages: "reopens[0].")."""
+    handling = rec.get("handling") or {}
+    callback = rec.get("callback") or {}
+    closure = rec.get("closure") or {}
+    if handling.get("resolved_at"):
+
+        def when(key: str):
+            value = handling.get(key)
+            return _at(value, f"{prefix}handling.{key}", now) if value else None
+
+        case = workflow.record_return(
+            case,
+            at=when("resolved_at"),
+            by=handling.get("recorded_by") or handling.get("approved_by"),
+            findings=handling.get("findings"),
+            cause=handling.get("cause"),
+            responsible=handling.get("responsible"),
+            plan=handling.get("plan"),
+            approved_by=handling.get("approved_by"),
+            result=handling.get("result"),
+            customer_signed=bool(
+                model.boolean(handling.get("customer_signed"), f"{prefix}handling.customer_signed")
+            ),
+            approved_at=when("approved_at"),
+            notified_at=when("notified_at"),
+        )
+    if callback.get("at"):
+        case = workflow.callback(
+            case,
+            at=_at(callback["at"], f"{prefix}callback.at", now),
+            by=callback.get("by"),
+            satisfaction=callback.get("satisfaction"),
+            note=callback.get("note"),
+        )
+    if closure.get("at"):
+        penalty = _penalty(closure.get("penalty"), f"{prefix}closure.penalty")
+        case = workflow.close(
+            case,
+            config,
+            at=_at(closure["at"], f"{prefix}closure.at", now),
+            by=closure.get("by"),
+            summary=closure.get("summary"),
+            cause=closure.get("cause"),
+            measures=closure.get("measures"),
+            penalty=penalty.get("type"),
+            penalty_person=penalty.get("person"),
+        )
+    return case
+
+
+def _penalty(value, field: str) -> dict:
+    """closure.penalty as a mapping: a CSV cell holds it as JSON."""
+    penalty = value or {}
+    if isinstance(penalty, str):
+        try:
+            penalty = json.loads(penalty)
+        except json.JSONDecodeError:
+            raise ValidationError(N_("{field}: not valid JSON"), field=field) from None
+    if not isinstance(penalty, dict):
+        raise ValidationError(N_("{field}: must be a mapping"), field=field)
+    return penalty
 
 
 def import_cases(
