@@ -138,114 +138,20 @@ _PATTERN_FIELDS = re.compile(r"{(\w+)(?::[^}]*)?}")
 
 
 def parse_config(raw: Any, path: Path) -> Config:
-    """Validate the parsed YAML document. No I/O."""
+    """Validate the parsed YAML document, section by section. No I/O."""
     r = _Reader(path)
     top = r.mapping(raw, TOP_LEVEL)
-
+    # In the order of the file, so that the first problem reported is the first one there.
     org = r.mapping(top.get("organization"), "organization")
-    numbering = r.mapping(top.get("numbering"), "numbering")
-    pattern = r.text(numbering.get("pattern"), "numbering.pattern")
-    names = set(_PATTERN_FIELDS.findall(pattern))
-    if "seq" not in names:
-        # No values: the braces are the text itself, not placeholders.
-        raise r.fail("numbering.pattern", N_("must contain {seq}, e.g. TS-{year}-{seq:06d}"))
-    if names - {"seq", "year"}:
-        raise r.fail(
-            "numbering.pattern",
-            N_("unknown placeholder {value}"),
-            value=str(sorted(names - {"seq", "year"})),
-        )
-    literal = _PATTERN_FIELDS.sub("", pattern)
-    if any(c in literal for c in "|/\\:") or any(c.isspace() for c in literal):
-        raise r.fail("numbering.pattern", N_("must not contain spaces or any of | / \\ :"))
-    try:
-        pattern.format(year=2026, seq=1)
-    except (ValueError, IndexError, KeyError) as exc:
-        raise r.fail(
-            "numbering.pattern", N_("cannot be formatted: {error}"), error=str(exc)
-        ) from None
-
-    departments = []
-    seen_codes: set[str] = set()
-    for i, item in enumerate(r.list_(top.get("departments"), "departments")):
-        key = f"departments[{i}]"
-        item = r.mapping(item, key)
-        code = r.text(item.get("code"), f"{key}.code")
-        if code in seen_codes:
-            raise r.fail(f"{key}.code", N_("duplicate department code {value}"), value=repr(code))
-        seen_codes.add(code)
-        departments.append(
-            Department(
-                code,
-                r.text(item.get("name"), f"{key}.name"),
-                r.text(item.get("head"), f"{key}.head"),
-            )
-        )
-    if not departments:
-        raise r.fail("departments", N_("at least one department is needed"))
-
-    staff = []
-    for i, item in enumerate(r.list_(top.get("staff"), "staff", required=False)):
-        key = f"staff[{i}]"
-        item = r.mapping(item, key)
-        dep = r.text(item.get("department"), f"{key}.department")
-        if dep not in seen_codes:
-            raise r.fail(
-                f"{key}.department", N_("unknown department code {value}"), value=repr(dep)
-            )
-        staff.append(
-            Staff(
-                r.text(item.get("name"), f"{key}.name"),
-                dep,
-                r.text(item.get("title"), f"{key}.title", required=False),
-            )
-        )
-
-    categories = tuple(
-        r.text(c, f"categories[{i}]")
-        for i, c in enumerate(r.list_(top.get("categories"), "categories"))
-    )
-    if not categories:
-        raise r.fail("categories", N_("at least one category is needed"))
-    if len(set(categories)) != len(categories):
-        raise r.fail("categories", N_("duplicate category"))
-
-    deadlines_raw = r.mapping(top.get("deadlines"), "deadlines")
-    deadlines = {}
-    for kind in ("inquiry", "suggestion", "complaint", "special"):
-        if kind not in deadlines_raw:
-            raise r.fail(f"deadlines.{kind}", N_("missing"))
-        deadlines[kind] = r.positive_int(deadlines_raw[kind], f"deadlines.{kind}")
-
+    pattern = _numbering(r, top.get("numbering"))
+    departments = _departments(r, top.get("departments"))
+    staff = _staff(r, top.get("staff"), {d.code for d in departments})
+    categories = _categories(r, top.get("categories"))
+    deadlines = _deadlines(r, top.get("deadlines"))
     cal = r.mapping(top.get("calendar"), "calendar", required=False)
     retention = r.mapping(top.get("retention"), "retention")
-    penalties_raw = r.mapping(top.get("penalties"), "penalties")
-    penalties = {}
-    for name in ("warning", "minor_demerit", "major_demerit"):
-        if name not in penalties_raw:
-            raise r.fail(f"penalties.{name}", N_("missing"))
-        value = penalties_raw[name]
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise r.fail(f"penalties.{name}", N_("must be an amount or a text"))
-        penalties[name] = value
-
+    penalties = _penalties(r, top.get("penalties"))
     fonts = r.mapping(top.get("fonts"), "fonts", required=False)
-    extra = []
-    for i, item in enumerate(r.list_(top.get("extra_fields"), "extra_fields", required=False)):
-        key = f"extra_fields[{i}]"
-        item = r.mapping(item, key)
-        fkey = r.text(item.get("key"), f"{key}.key")
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", fkey):
-            raise r.fail(f"{key}.key", N_("must be lower-case letters, digits and _"))
-        extra.append(ExtraField(fkey, r.text(item.get("label"), f"{key}.label")))
-
-    overrides = {}
-    for form, spec in r.mapping(top.get("forms"), "forms", required=False).items():
-        spec = r.mapping(spec, f"forms.{form}")
-        overrides[str(form)] = {
-            k: r.text(spec.get(k), f"forms.{form}.{k}") for k in ("code", "version") if k in spec
-        }
-
     return Config(
         path=path,
         org_name=r.text(org.get("name"), "organization.name"),
@@ -255,8 +161,8 @@ def parse_config(raw: Any, path: Path) -> Config:
         org_phone=r.text(org.get("phone"), "organization.phone", required=False),
         org_address=r.text(org.get("address"), "organization.address", required=False),
         numbering_pattern=pattern,
-        departments=tuple(departments),
-        staff=tuple(staff),
+        departments=departments,
+        staff=staff,
         categories=categories,
         deadlines=deadlines,
         extra_holidays=r.dates(cal.get("extra_holidays"), "calendar.extra_holidays"),
@@ -278,10 +184,133 @@ def parse_config(raw: Any, path: Path) -> Config:
                 r.list_(fonts.get("fallback", ["Symbola"]), "fonts.fallback", required=False)
             )
         ),
-        extra_fields=tuple(extra),
-        form_overrides=overrides,
+        extra_fields=_extra_fields(r, top.get("extra_fields")),
+        form_overrides=_form_overrides(r, top.get("forms")),
         language=_language(r, top.get("language")),
     )
+
+
+def _numbering(r: _Reader, raw: Any) -> str:
+    numbering = r.mapping(raw, "numbering")
+    pattern = r.text(numbering.get("pattern"), "numbering.pattern")
+    names = set(_PATTERN_FIELDS.findall(pattern))
+    if "seq" not in names:
+        # No values: the braces are the text itself, not placeholders.
+        raise r.fail("numbering.pattern", N_("must contain {seq}, e.g. TS-{year}-{seq:06d}"))
+    if names - {"seq", "year"}:
+        raise r.fail(
+            "numbering.pattern",
+            N_("unknown placeholder {value}"),
+            value=str(sorted(names - {"seq", "year"})),
+        )
+    literal = _PATTERN_FIELDS.sub("", pattern)
+    if any(c in literal for c in "|/\\:") or any(c.isspace() for c in literal):
+        raise r.fail("numbering.pattern", N_("must not contain spaces or any of | / \\ :"))
+    try:
+        pattern.format(year=2026, seq=1)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise r.fail(
+            "numbering.pattern", N_("cannot be formatted: {error}"), error=str(exc)
+        ) from None
+    return pattern
+
+
+def _departments(r: _Reader, raw: Any) -> tuple[Department, ...]:
+    departments = []
+    seen_codes: set[str] = set()
+    for i, item in enumerate(r.list_(raw, "departments")):
+        key = f"departments[{i}]"
+        item = r.mapping(item, key)
+        code = r.text(item.get("code"), f"{key}.code")
+        if code in seen_codes:
+            raise r.fail(f"{key}.code", N_("duplicate department code {value}"), value=repr(code))
+        seen_codes.add(code)
+        departments.append(
+            Department(
+                code,
+                r.text(item.get("name"), f"{key}.name"),
+                r.text(item.get("head"), f"{key}.head"),
+            )
+        )
+    if not departments:
+        raise r.fail("departments", N_("at least one department is needed"))
+    return tuple(departments)
+
+
+def _staff(r: _Reader, raw: Any, codes: set[str]) -> tuple[Staff, ...]:
+    staff = []
+    for i, item in enumerate(r.list_(raw, "staff", required=False)):
+        key = f"staff[{i}]"
+        item = r.mapping(item, key)
+        dep = r.text(item.get("department"), f"{key}.department")
+        if dep not in codes:
+            raise r.fail(
+                f"{key}.department", N_("unknown department code {value}"), value=repr(dep)
+            )
+        staff.append(
+            Staff(
+                r.text(item.get("name"), f"{key}.name"),
+                dep,
+                r.text(item.get("title"), f"{key}.title", required=False),
+            )
+        )
+    return tuple(staff)
+
+
+def _categories(r: _Reader, raw: Any) -> tuple[str, ...]:
+    categories = tuple(
+        r.text(c, f"categories[{i}]") for i, c in enumerate(r.list_(raw, "categories"))
+    )
+    if not categories:
+        raise r.fail("categories", N_("at least one category is needed"))
+    if len(set(categories)) != len(categories):
+        raise r.fail("categories", N_("duplicate category"))
+    return categories
+
+
+def _deadlines(r: _Reader, raw: Any) -> dict[str, int]:
+    deadlines_raw = r.mapping(raw, "deadlines")
+    deadlines = {}
+    for kind in ("inquiry", "suggestion", "complaint", "special"):
+        if kind not in deadlines_raw:
+            raise r.fail(f"deadlines.{kind}", N_("missing"))
+        deadlines[kind] = r.positive_int(deadlines_raw[kind], f"deadlines.{kind}")
+    return deadlines
+
+
+def _penalties(r: _Reader, raw: Any) -> dict[str, Any]:
+    penalties_raw = r.mapping(raw, "penalties")
+    penalties = {}
+    for name in ("warning", "minor_demerit", "major_demerit"):
+        if name not in penalties_raw:
+            raise r.fail(f"penalties.{name}", N_("missing"))
+        value = penalties_raw[name]
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise r.fail(f"penalties.{name}", N_("must be an amount or a text"))
+        penalties[name] = value
+    return penalties
+
+
+def _extra_fields(r: _Reader, raw: Any) -> tuple[ExtraField, ...]:
+    extra = []
+    for i, item in enumerate(r.list_(raw, "extra_fields", required=False)):
+        key = f"extra_fields[{i}]"
+        item = r.mapping(item, key)
+        fkey = r.text(item.get("key"), f"{key}.key")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", fkey):
+            raise r.fail(f"{key}.key", N_("must be lower-case letters, digits and _"))
+        extra.append(ExtraField(fkey, r.text(item.get("label"), f"{key}.label")))
+    return tuple(extra)
+
+
+def _form_overrides(r: _Reader, raw: Any) -> dict[str, dict[str, str]]:
+    overrides = {}
+    for form, spec in r.mapping(raw, "forms", required=False).items():
+        spec = r.mapping(spec, f"forms.{form}")
+        overrides[str(form)] = {
+            k: r.text(spec.get(k), f"forms.{form}.{k}") for k in ("code", "version") if k in spec
+        }
+    return overrides
 
 
 def _language(r: _Reader, value: Any) -> str:
