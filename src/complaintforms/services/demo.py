@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from complaintforms.documents.render import RendererSet
@@ -131,170 +132,236 @@ def simulate_scans(ws: Workspace, folder: Path, *, rude: str, idea: str, brakes:
     )
 
 
-def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dict:
-    """Register the samples and take them through the procedure: one closed after a reopen,
-    one inquiry answered and closed, one rejected with a reply letter, two still with their
-    departments (one of them confidential)."""
+@dataclass
+class Demo:
+    """The demo's workspace and what its scenes leave for the ones after them."""
+
+    ws: Workspace
+    now: dt.datetime
+    progress: Callable[[str], None] | None
+    cases: dict[str, str] = field(default_factory=dict)  # scene name -> case number
+    outputs: dict = field(default_factory=dict)
+    clerk: str = "吴芳"
+    tech: str = "李明"
+    manager: str = "赵敏"
+
+    def ago(self, hours: float) -> str:
+        return iso(self.now - dt.timedelta(hours=hours))
+
+    def say(self, msgid: str, **params: object) -> None:
+        """A line of progress, in the user's language."""
+        if self.progress:
+            self.progress(Notice(msgid, **params).render(_))
+
+
+DONE = {
+    "findings": "核实属实",
+    "cause": "作业疏忽",
+    "responsible": "张伟",
+    "plan": "免费返修并致歉",
+    "approved_by": "王强",
+    "result": "已返修，客户试车确认",
+    "customer_signed": True,
+}
+
+
+def register_samples(d: Demo) -> None:
+    renderers = RendererSet(d.ws.forms_dir)
+    for name, data in zip(SAMPLE_NAMES, sample_cases(d.now), strict=True):
+        case = register_case(d.ws, data, by=d.clerk, renderers=renderers)
+        d.cases[name] = case["case_no"]
+        d.say(N_("registered {case_no}"), case_no=case["case_no"])
+
+
+def reopened_complaint(d: Demo) -> None:
+    """Handled, called back dissatisfied, reopened, handled again and closed."""
     from complaintforms.services import procedure as p
 
-    ws = init_workspace(target)
-    ws = Workspace.open(ws.root)
-    now = clock_now()
-
-    def ago(hours: float) -> str:
-        return iso(now - dt.timedelta(hours=hours))
-
-    def say(msgid: str, **params: object) -> None:
-        """A line of progress, in the user's language."""
-        if progress:
-            progress(Notice(msgid, **params).render(_))
-
-    renderers = RendererSet(ws.forms_dir)
-    numbers = []
-    for data in sample_cases(now):
-        case = register_case(ws, data, by="吴芳", renderers=renderers)
-        numbers.append(case["case_no"])
-        say(N_("registered {case_no}"), case_no=case["case_no"])
-    brakes, rude, inquiry, idea, fees = numbers
-    clerk, tech = "吴芳", "李明"
-    done = {
-        "findings": "核实属实",
-        "cause": "作业疏忽",
-        "responsible": "张伟",
-        "plan": "免费返修并致歉",
-        "approved_by": "王强",
-        "result": "已返修，客户试车确认",
-        "customer_signed": True,
-    }
-
-    # A complaint handled, called back dissatisfied, reopened, handled again and closed.
+    ws, no = d.ws, d.cases["brakes"]
     p.accept_case(
-        ws, brakes, by=clerk, at=ago(73), department="SVC", handler=tech, category="维修质量"
+        ws, no, by=d.clerk, at=d.ago(73), department="SVC", handler=d.tech, category="维修质量"
     )
-    p.issue_slip(ws, brakes, by=clerk)
-    p.issue_letter(ws, brakes, by=clerk)
-    p.return_slip(ws, brakes, by=tech, at=ago(60), **done)
+    p.issue_slip(ws, no, by=d.clerk)
+    p.issue_letter(ws, no, by=d.clerk)
+    p.return_slip(ws, no, by=d.tech, at=d.ago(60), **DONE)
     p.callback_case(
-        ws, brakes, by=clerk, at=ago(50), satisfaction="dissatisfied", note="仍有轻微异响"
+        ws, no, by=d.clerk, at=d.ago(50), satisfaction="dissatisfied", note="仍有轻微异响"
     )
-    p.reopen_case(ws, brakes, by=clerk, at=ago(49), reason="回访不满意，仍有异响")
-    p.issue_slip(ws, brakes, by=clerk)
-    p.return_slip(
-        ws,
-        brakes,
-        by=tech,
-        at=ago(30),
-        **{**done, "findings": "复查发现卡钳松动", "result": "已紧固，异响消除"},
-    )
-    p.callback_case(ws, brakes, by=clerk, at=ago(20), satisfaction="satisfied")
+    p.reopen_case(ws, no, by=d.clerk, at=d.ago(49), reason="回访不满意，仍有异响")
+    p.issue_slip(ws, no, by=d.clerk)
+    again = {**DONE, "findings": "复查发现卡钳松动", "result": "已紧固，异响消除"}
+    p.return_slip(ws, no, by=d.tech, at=d.ago(30), **again)
+    p.callback_case(ws, no, by=d.clerk, at=d.ago(20), satisfaction="satisfied")
     p.close_case(
         ws,
-        brakes,
-        by="赵敏",
-        at=ago(10),
-        summary="两次返修后解决；增加刹车作业复检环节",
+        no,
+        by=d.manager,
+        at=d.ago(10),
+        summary="两次返修后解决",
         cause="作业疏忽",
+        measures="增加刹车作业复检环节",
         penalty="warning",
         penalty_person="张伟",
         validity="valid",
     )
-    say(
-        N_("{case_no}: accepted, slip and letter issued, returned, reopened, closed"),
-        case_no=brakes,
-    )
+    d.say(N_("{case_no}: accepted, slip and letter issued, returned, reopened, closed"), case_no=no)
 
-    # A confidential complaint about a staff member, now with the sales department.
-    p.accept_case(ws, rude, by=clerk, at=ago(4), department="SAL", severity="general")
-    p.issue_slip(ws, rude, by=clerk)
-    p.issue_letter(ws, rude, by=clerk)
-    say(N_("{case_no}: accepted; slip and letter issued with the complainant masked"), case_no=rude)
 
-    # An inquiry answered the next working day.
-    p.accept_case(ws, inquiry, by=clerk, at=ago(49), department="CSC")
+def confidential_complaint(d: Demo) -> None:
+    """About a staff member, now with the sales department; the complainant masked."""
+    from complaintforms.services import procedure as p
+
+    no = d.cases["rude"]
+    p.accept_case(d.ws, no, by=d.clerk, at=d.ago(4), department="SAL", severity="general")
+    p.issue_slip(d.ws, no, by=d.clerk)
+    p.issue_letter(d.ws, no, by=d.clerk)
+    d.say(N_("{case_no}: accepted; slip and letter issued with the complainant masked"), case_no=no)
+
+
+def answered_inquiry(d: Demo) -> None:
+    """Answered the next working day and closed."""
+    from complaintforms.services import procedure as p
+
+    no = d.cases["inquiry"]
+    p.accept_case(d.ws, no, by=d.clerk, at=d.ago(49), department="CSC")
     p.return_slip(
-        ws,
-        inquiry,
-        by=clerk,
-        at=ago(40),
+        d.ws,
+        no,
+        by=d.clerk,
+        at=d.ago(40),
         findings="套餐条款允许转让",
         plan="电话告知办理方式",
-        approved_by="赵敏",
+        approved_by=d.manager,
         result="已电话答复",
         customer_signed=False,
         cause=None,
         responsible=None,
     )
-    p.callback_case(ws, inquiry, by=clerk, at=ago(30), satisfaction="basically_satisfied")
-    p.close_case(ws, inquiry, by="赵敏", at=ago(29), summary="已答复")
-    say(N_("{case_no}: inquiry answered and closed"), case_no=inquiry)
+    p.callback_case(d.ws, no, by=d.clerk, at=d.ago(30), satisfaction="basically_satisfied")
+    p.close_case(d.ws, no, by=d.manager, at=d.ago(29), summary="已答复")
+    d.say(N_("{case_no}: inquiry answered and closed"), case_no=no)
 
-    # A suggestion from the opinion book, with the service department.
-    p.accept_case(ws, idea, by=clerk, at=ago(29), department="SVC")
-    p.issue_slip(ws, idea, by=clerk)
-    say(N_("{case_no}: suggestion routed"), case_no=idea)
 
-    # A complaint that is not accepted: a courteous reply letter.
+def routed_suggestion(d: Demo) -> None:
+    """From the opinion book, with the service department."""
+    from complaintforms.services import procedure as p
+
+    no = d.cases["idea"]
+    p.accept_case(d.ws, no, by=d.clerk, at=d.ago(29), department="SVC")
+    p.issue_slip(d.ws, no, by=d.clerk)
+    d.say(N_("{case_no}: suggestion routed"), case_no=no)
+
+
+def rejected_complaint(d: Demo) -> None:
+    """Not accepted: a courteous reply letter."""
+    from complaintforms.services import procedure as p
+
+    no = d.cases["fees"]
     p.reject_case(
-        ws,
-        fees,
-        by=clerk,
-        at=ago(25),
+        d.ws,
+        no,
+        by=d.clerk,
+        at=d.ago(25),
         validity="invalid",
         reason="检测费为您签字确认的维修项目，收费符合公示标准；发票抬头已按您提供的信息重新开具。",
     )
-    say(N_("{case_no}: not accepted; reply letter written"), case_no=fees)
+    d.say(N_("{case_no}: not accepted; reply letter written"), case_no=no)
 
-    # The paper comes back: the scanner's output, simulated from the forms just printed.
-    scanner = ws.root / "scanner"
+
+def scans_come_back(d: Demo) -> None:
+    """The paper comes back: the scanner's output, simulated from the forms just printed."""
+    scanner = d.ws.root / "scanner"
     scanner.mkdir()
-    simulate_scans(ws, scanner, rude=rude, idea=idea, brakes=brakes)
-    report = intake(ws, [scanner], by=clerk)
-    say(
+    simulate_scans(
+        d.ws, scanner, rude=d.cases["rude"], idea=d.cases["idea"], brakes=d.cases["brakes"]
+    )
+    report = intake(d.ws, [scanner], by=d.clerk)
+    d.outputs["scans"] = report.as_dict()
+    d.say(
         N_("scans: {matched} matched, {unmatched} kept unmatched"),
         matched=len(report.matched),
         unmatched=len(report.unmatched),
     )
 
-    # The manager signs off the closed cases; they are sealed into bundles and verified.
-    signoff_cases(ws, [brakes, inquiry], by="赵敏")
-    t = clock_now()
-    quarter = f"{t.year}Q{(t.month - 1) // 3 + 1}"
-    built = archive.build(ws, quarter=quarter, by="档案员")
-    verified = archive.verify(ws)
-    say(N_("archive: {bundles} bundles sealed and verified"), bundles=len(built.bundles))
 
-    # The month's opinion register and the quarter's statistics report.
+def signoff_and_archive(d: Demo) -> None:
+    """The manager signs off the closed cases; they are sealed into bundles and verified."""
+    signoff_cases(d.ws, [d.cases["brakes"], d.cases["inquiry"]], by=d.manager)
+    built = archive.build(d.ws, quarter=_quarter(), by="档案员")
+    d.outputs["built"] = built
+    d.outputs["verified"] = archive.verify(d.ws)["verified"]
+    d.say(N_("archive: {bundles} bundles sealed and verified"), bundles=len(built.bundles))
+
+
+def register_and_report(d: Demo) -> None:
+    """The month's opinion register and the quarter's statistics report."""
     add_opinion(
-        ws,
+        d.ws,
         {
             "content": "大厅休息区空调温度偏低，建议调高。",
             "kind": "suggestion",
             "name": "王女士",
             "phone": "13700001234",
             "handling": "已请行政部调高温度",
-            "reply_at": ago(1),
+            "reply_at": d.ago(1),
             "reply_how": "当面",
-            "at": ago(3),
+            "at": d.ago(3),
         },
-        by=clerk,
+        by=d.clerk,
     )
-    register = render_register(ws, f"{t.year}-{t.month:02d}", by=clerk)
-    statistics = build_report(ws, quarter, by=clerk)
-    say(
+    t = clock_now()
+    d.outputs["register"] = render_register(d.ws, f"{t.year}-{t.month:02d}", by=d.clerk)
+    d.outputs["report"] = build_report(d.ws, _quarter(), by=d.clerk)
+    d.say(
         N_("register: {entries} entries; report {quarter}: {total} cases"),
-        entries=register["entries"],
-        quarter=quarter,
-        total=statistics["total"],
+        entries=d.outputs["register"]["entries"],
+        quarter=_quarter(),
+        total=d.outputs["report"]["total"],
     )
 
-    cases = [ws.store.get(n) for n in numbers]
+
+def _quarter() -> str:
+    t = clock_now()
+    return f"{t.year}Q{(t.month - 1) // 3 + 1}"
+
+
+# The names the scenes know the samples by, in the order of sample_cases.
+SAMPLE_NAMES = ("brakes", "rude", "inquiry", "idea", "fees")
+SCENES = (
+    register_samples,
+    reopened_complaint,
+    confidential_complaint,
+    answered_inquiry,
+    routed_suggestion,
+    rejected_complaint,
+    scans_come_back,
+    signoff_and_archive,
+    register_and_report,
+)
+
+
+def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dict:
+    """Register the samples and take them through the procedure, scene by scene: one closed
+    after a reopen, one inquiry answered and closed, one rejected with a reply letter, two
+    still with their departments (one of them confidential); then the scans, the archive,
+    the register and the report. Returns where every output is."""
+    ws = Workspace.open(init_workspace(target).root)
+    demo = Demo(ws, clock_now(), progress)
+    for scene in SCENES:
+        scene(demo)
+    return summary(demo)
+
+
+def summary(d: Demo) -> dict:
+    ws, built = d.ws, d.outputs["built"]
+    cases = [ws.store.get(n) for n in d.cases.values()]
     return {
-        "register": [str(ws.local_path(d["path"])) for d in register["documents"]],
-        "report": [str(ws.local_path(f["path"])) for f in statistics["files"]],
-        "scans": report.as_dict(),
+        "register": [str(ws.local_path(x["path"])) for x in d.outputs["register"]["documents"]],
+        "report": [str(ws.local_path(f["path"])) for f in d.outputs["report"]["files"]],
+        "scans": d.outputs["scans"],
         "bundles": [str(ws.local_path(b["bundle"])) for b in built.bundles],
-        "transfer_list": [str(ws.local_path(d["path"])) for d in built.transfer_list],
-        "verified": verified["verified"],
+        "transfer_list": [str(ws.local_path(x["path"])) for x in built.transfer_list],
+        "verified": d.outputs["verified"],
         "workspace": str(ws.root),
         "config": str(ws.config_path),
         "cases": [
@@ -303,9 +370,9 @@ def run_demo(target: Path, progress: Callable[[str], None] | None = None) -> dic
                 "status": c["status"],
                 "channel": c["channel"],
                 "target": c["target"]["type"],
-                "documents": [str(ws.local_path(d["path"])) for d in c["documents"]],
+                "documents": [str(ws.local_path(x["path"])) for x in c["documents"]],
                 "scans": [str(ws.local_path(a["path"])) for a in c["attachments"]],
-                "forms": sorted({d["form"] for d in c["documents"]}),
+                "forms": sorted({x["form"] for x in c["documents"]}),
             }
             for c in cases
         ],
