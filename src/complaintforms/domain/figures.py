@@ -34,6 +34,25 @@ def compute(
 ) -> dict:
     """Every figure of one period. `cases` may hold other periods' cases too: they count only
     towards the previous period's and the same period last year's totals."""
+    current, previous_total, last_year_total = _split(cases, period)
+    return {
+        "period": period.label,
+        "as_of": as_of.isoformat(),
+        "total": len(current),
+        **_counts(current, period),
+        **_timeliness(current, as_of, deadlines, cal),
+        "closed": sum(1 for c in current if c["status"] in CLOSED_STATES),
+        **_satisfaction(current),
+        "previous_period": period.previous().label,
+        "previous_period_total": previous_total,
+        "same_period_last_year": period.last_year().label,
+        "same_period_last_year_total": last_year_total,
+        **_lists(current),
+    }
+
+
+def _split(cases: Iterable[dict], period: Period) -> tuple[list[dict], int, int]:
+    """The period's cases, and how many the previous period and the same one last year had."""
     months = set(period.months)
     previous, last_year = set(period.previous().months), set(period.last_year().months)
     current: list[dict] = []
@@ -46,10 +65,38 @@ def compute(
             previous_total += 1
         elif month in last_year:
             last_year_total += 1
+    return current, previous_total, last_year_total
 
+
+def _counts(current: list[dict], period: Period) -> dict:
     def count(key) -> dict:
         return dict(Counter(key(c) for c in current).most_common())
 
+    return {
+        "by_kind": count(lambda c: c["kind"]),
+        "by_channel": count(lambda c: c["channel"]),
+        "by_category": count(lambda c: c.get("category") or UNCLASSIFIED),
+        "by_severity": count(lambda c: c["severity"]),
+        "by_validity": count(lambda c: c["decision"].get("validity") or UNCLASSIFIED),
+        "by_target_type": count(lambda c: c["target"]["type"]),
+        "by_department": dict(
+            Counter(
+                c["target"]["department"] for c in current if c["target"].get("department")
+            ).most_common()
+        ),
+        "by_staff": dict(
+            Counter(c["target"]["staff"] for c in current if c["target"].get("staff")).most_common()
+        ),
+        "by_month": {m: sum(1 for c in current if received_month(c) == m) for m in period.months},
+        "accepted": sum(1 for c in current if c["decision"].get("accepted") is True),
+        "rejected": sum(1 for c in current if c["decision"].get("accepted") is False),
+    }
+
+
+def _timeliness(
+    current: list[dict], as_of: dt.date, deadlines: dict[str, int], cal: WorkCalendar
+) -> dict:
+    """Resolved on time (by the due date), handling days, and open cases past their due."""
     resolved = [c for c in current if c["handling"].get("resolved_at")]
     on_time = [
         c
@@ -63,43 +110,33 @@ def compute(
         for c in resolved
     ]
     overdue = [c for c in current if is_overdue(c, as_of, effective_due(c, deadlines, cal))]
-    callbacks = [c for c in current if c["callback"].get("at")]
-    satisfaction = Counter(c["callback"]["satisfaction"] for c in callbacks)
-    content = satisfaction["satisfied"] + satisfaction["basically_satisfied"]
-    targeted = [c for c in current if c["target"].get("department")]
     return {
-        "period": period.label,
-        "as_of": as_of.isoformat(),
-        "total": len(current),
-        "by_kind": count(lambda c: c["kind"]),
-        "by_channel": count(lambda c: c["channel"]),
-        "by_category": count(lambda c: c.get("category") or UNCLASSIFIED),
-        "by_severity": count(lambda c: c["severity"]),
-        "by_validity": count(lambda c: c["decision"].get("validity") or UNCLASSIFIED),
-        "by_target_type": count(lambda c: c["target"]["type"]),
-        "by_department": dict(Counter(c["target"]["department"] for c in targeted).most_common()),
-        "by_staff": dict(
-            Counter(c["target"]["staff"] for c in current if c["target"].get("staff")).most_common()
-        ),
-        "by_month": {m: sum(1 for c in current if received_month(c) == m) for m in period.months},
-        "accepted": sum(1 for c in current if c["decision"].get("accepted") is True),
-        "rejected": sum(1 for c in current if c["decision"].get("accepted") is False),
         "resolved": len(resolved),
         "resolved_on_time": len(on_time),
         "on_time_rate": round(len(on_time) / len(resolved), 4) if resolved else None,
         "handling_days_mean": round(sum(days) / len(days), 2) if days else None,
         "handling_days_max": max(days) if days else None,
         "overdue_open": len(overdue),
-        "closed": sum(1 for c in current if c["status"] in CLOSED_STATES),
+        "overdue_cases": [c["case_no"] for c in overdue],
+    }
+
+
+def _satisfaction(current: list[dict]) -> dict:
+    callbacks = [c for c in current if c["callback"].get("at")]
+    satisfaction = Counter(c["callback"]["satisfaction"] for c in callbacks)
+    content = satisfaction["satisfied"] + satisfaction["basically_satisfied"]
+    return {
         "callbacks": len(callbacks),
         "satisfaction": {
             k: satisfaction.get(k, 0) for k in ("satisfied", "basically_satisfied", "dissatisfied")
         },
         "satisfaction_rate": round(content / len(callbacks), 4) if callbacks else None,
-        "previous_period": period.previous().label,
-        "previous_period_total": previous_total,
-        "same_period_last_year": period.last_year().label,
-        "same_period_last_year_total": last_year_total,
+    }
+
+
+def _lists(current: list[dict]) -> dict:
+    """The major cases and the penalties, one entry each (no personal data)."""
+    return {
         "major_cases": [
             {
                 "case_no": c["case_no"],
@@ -122,7 +159,6 @@ def compute(
             for c in current
             if c["closure"].get("penalty")
         ],
-        "overdue_cases": [c["case_no"] for c in overdue],
     }
 
 
