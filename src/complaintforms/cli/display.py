@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import unicodedata
 
+from complaintforms import i18n
 from complaintforms.config import Config
-from complaintforms.domain.enums import label
+from complaintforms.domain import enums
 from complaintforms.domain.timeutil import display
 from complaintforms.i18n import N_, _
+
+
+def label(name: str, code: str | None) -> str:
+    """An enumeration as the user reads it: its Chinese label, or in English the code in
+    words (the printed forms always use the Chinese labels)."""
+    if code is None or i18n.language() == "zh-CN":
+        return enums.label(name, code)
+    return code.replace("_", " ")
 
 
 def width(text: str) -> int:

@@ -17,7 +17,7 @@ from complaintforms.cli.base import (
     shown,
     tr,
 )
-from complaintforms.domain.enums import label
+from complaintforms.cli.display import label
 from complaintforms.i18n import _
 
 
