@@ -311,21 +311,18 @@ def case_history(state: State, case_no: str) -> None:
 @pass_state
 def case_import(state: State, file: str, fmt: str | None, by: str) -> None:
     """Import (migrate) cases from JSON, YAML or CSV: all records or none."""
-    from complaintforms.services.ledger import detect_format, import_cases, read_source
+    from complaintforms.services.ledger import import_file
 
-    ws = state.ws
-    fmt = detect_format(file, fmt)
-    text = read_source(file)
     bar = None
 
     def on_total(n: int) -> None:
         nonlocal bar
-        bar = progress_bar(state, "importing", n)
+        bar = progress_bar(state, _("importing"), n)
         bar.__enter__()
 
     try:
-        numbers = import_cases(
-            ws, text, fmt, source=file, by=by, progress=lambda n: bar.update(n), on_total=on_total
+        numbers = import_file(
+            state.ws, file, fmt, by=by, progress=lambda n: bar.update(n), on_total=on_total
         )
     finally:
         if bar is not None:

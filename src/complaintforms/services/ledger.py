@@ -320,6 +320,23 @@ def _penalty(value, field: str) -> dict:
     return penalty
 
 
+def import_file(
+    ws: Workspace,
+    path: str,
+    fmt: str | None,
+    *,
+    by: str,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> list[str]:
+    """`case import FILE`: the file (or - for standard input) read in its format (from the
+    name when not given) and imported, all records or none."""
+    fmt = detect_format(path, fmt)
+    return import_cases(
+        ws, read_source(path), fmt, source=path, by=by, progress=progress, on_total=on_total
+    )
+
+
 def import_cases(
     ws: Workspace,
     text: str,
