@@ -247,3 +247,13 @@ def test_the_whole_procedure_runs_on_the_memory_store(tmp_path):
     ]
     assert memory.verify_audit() == []
     assert list((root / "records").iterdir()) == []  # nothing went to the TinyDB files
+
+
+def test_several_records_at_once(store):
+    with store.transaction() as txn:
+        for n, month in ((1, "2026-10"), (2, "2026-11"), (3, "2026-10")):
+            txn.insert(case(n, month))
+    got = store.get_many(["TS-2026-000003", "TS-2026-000001", "TS-2026-000002"])
+    assert [c["case_no"] for c in got] == ["TS-2026-000003", "TS-2026-000001", "TS-2026-000002"]
+    with pytest.raises(NotFoundError):
+        store.get_many(["TS-2026-000001", "TS-2026-000009"])

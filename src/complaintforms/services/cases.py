@@ -250,7 +250,7 @@ def render_forms(
         # transaction: other clerks register and record steps while a year's forms render.
         for start in range(0, len(targets), batch):
             now = iso(clock_now())
-            cases = [ws.store.get(case_no) for case_no in targets[start : start + batch]]
+            cases = ws.store.get_many(targets[start : start + batch])
             serials = reserve_serials(ws, len(cases))
             docs = [
                 prepare(ws, case, form, serial=serial, at=now)

@@ -266,6 +266,11 @@ class Store(ABC):
     def get(self, key: str, collection: str = "cases") -> dict:
         """NotFoundError when there is no such record."""
 
+    def get_many(self, keys: Iterable[str], collection: str = "cases") -> list[dict]:
+        """Several records, in the order asked (NotFoundError for the first one missing).
+        A backend reads them in as few reads as it can."""
+        return [self.get(key, collection) for key in keys]
+
     @abstractmethod
     def iter_records(
         self,

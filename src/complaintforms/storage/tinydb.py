@@ -309,6 +309,34 @@ class TinyDBStore(base.Store):
             return []
         return sorted(p.stem for p in folder.glob("*.json"))
 
+    def get_many(self, keys: Iterable[str], collection: str = "cases") -> list[dict]:
+        """Each partition read once for all the keys it holds (a batch of a month's cases
+        read them all one by one before: a quadratic cost)."""
+        self._ensure_consistent()
+        index = self.read_index()
+        shards: dict[str, dict] = {}
+        partitions: dict[str, dict] = {}
+        out = []
+        for key in keys:
+            if index["format"] == 1:
+                where = self.locate(key, collection, index)
+            else:
+                rel = shard_rel(collection, key, index["shards"])
+                if rel not in shards:
+                    shards[rel] = self._read_json(rel) or {}
+                where = shards[rel].get(key)
+            if where is None:
+                raise base.no_record(key, collection)
+            if where[0] not in partitions:
+                partitions[where[0]] = self.read_partition(where[0], collection)
+            doc = partitions[where[0]].get(str(where[1]))
+            if doc is None:
+                raise StorageError(
+                    N_("{key}: listed in the index but missing from its partition"), key=key
+                )
+            out.append(doc)
+        return out
+
     def iter_records(
         self,
         collection: str = "cases",
