@@ -196,9 +196,33 @@ def check_form(forms_dir: Path, spec: FormSpec) -> list[Problem]:
 
 
 def check_forms(forms_dir: Path, names: list[str] | None = None) -> list[Problem]:
-    """Every problem of the templates of `names` (all forms when None). Each is a str (the
-    English text); show it with `problem.render(_)` in the user's language."""
-    problems = []
+    """Every problem of the templates of `names` (all forms when None), and every file in
+    forms/ that leads outside it. Each is a str (the English text); show it with
+    `problem.render(_)` in the user's language."""
+    problems = check_links(Path(forms_dir))
     for name in names or list(FORMS):
         problems.extend(check_form(Path(forms_dir), get_form(name)))
+    return problems
+
+
+def check_links(forms_dir: Path) -> list[Problem]:
+    """Links (to files or folders) and other entries of forms/ that are not regular files
+    inside it: a template could read a file elsewhere through them, so none is used."""
+    from complaintforms.documents.render import inside_forms
+
+    problems = []
+    if not forms_dir.is_dir():
+        return problems
+    for path in sorted(forms_dir.rglob("*")):
+        label = f"forms/{path.relative_to(forms_dir).as_posix()}"
+        if path.is_symlink() and not inside_forms(forms_dir, path):
+            if path.resolve().is_dir() and path.resolve().is_relative_to(forms_dir.resolve()):
+                continue
+            problems.append(
+                Problem(
+                    label,
+                    N_("{template}: a link to {target}, outside forms/; templates cannot use it"),
+                    target=str(path.resolve()),
+                )
+            )
     return problems

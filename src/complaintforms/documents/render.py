@@ -62,12 +62,32 @@ class Renderer(Protocol):
     def render(self, spec: FormSpec, context: dict, out: Path) -> None: ...
 
 
+def inside_forms(forms_dir: Path, path: Path) -> bool:
+    """A regular file whose real path (symlinks resolved) lies inside forms/: the only files
+    a template may read. A link to /etc/passwd, or a linked folder, is not."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, or a loop of links
+        return False
+    return real.is_relative_to(Path(forms_dir).resolve()) and real.is_file()
+
+
 def jinja_env(forms_dir: Path | None = None):
-    """A sandboxed, autoescaping environment; undefined names are errors, not blanks."""
-    from jinja2 import FileSystemLoader, StrictUndefined
+    """A sandboxed, autoescaping environment; undefined names are errors, not blanks; the
+    loader reads only regular files inside forms/ (`inside_forms`)."""
+    from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound
     from jinja2.sandbox import SandboxedEnvironment
 
-    loader = FileSystemLoader(str(forms_dir)) if forms_dir else None
+    class FormsLoader(FileSystemLoader):
+        def get_source(self, environment, template):
+            source, filename, uptodate = super().get_source(environment, template)
+            if not inside_forms(Path(self.searchpath[0]), Path(filename)):
+                refused = TemplateNotFound(template)
+                refused.outside_forms = True
+                raise refused
+            return source, filename, uptodate
+
+    loader = FormsLoader(str(forms_dir)) if forms_dir else None
     return SandboxedEnvironment(loader=loader, autoescape=True, undefined=StrictUndefined)
 
 
@@ -100,6 +120,14 @@ class HtmlRenderer:
             ctx = convert_pictures(ctx, Picture.data_uri)
             return template.render(ctx)
         except TemplateNotFound as exc:
+            if getattr(exc, "outside_forms", False):
+                raise RenderError(
+                    N_(
+                        "forms/{name} leads outside forms/ (a link to a file elsewhere); "
+                        "templates may read only files in forms/"
+                    ),
+                    name=exc.name,
+                ) from None
             raise RenderError(
                 N_(
                     "forms/{name} is missing from this workspace (made before this form "
@@ -442,7 +470,7 @@ class DocxRenderer:
         from jinja2 import TemplateError
 
         path = self.forms_dir / f"{spec.name}.docx"
-        if not path.is_file():
+        if not inside_forms(self.forms_dir, path):
             raise RenderError(
                 N_(
                     "forms/{name} is missing from this workspace; copy it from a new "
