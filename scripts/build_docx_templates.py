@@ -724,6 +724,16 @@ def closing_form() -> Document:
 # -- registers and reports: rows for a period ------------------------------------------------------
 
 
+def anchor_line(doc) -> None:
+    """The audit anchor (SEQ:HASH) on the papers a manager signs, as _page.html prints it."""
+    para(
+        doc,
+        "审计锚点 {{ anchor }}（编制时审计日志的序号与散列值；用 complaintforms audit verify "
+        "--anchor 核对此后记录未被改写）",
+        size=7,
+    )
+
+
 def register_document(intro: str, headers: list[str], cells: list, widths: list[float], **kw):
     """A register or list on landscape A4 (body.landscape in the HTML), so that names, dates
     and case numbers need not break; the caller adds what follows the table."""
@@ -766,6 +776,7 @@ def transfer_list() -> Document:
         digest=8,
     )
     sign_line(doc, "移交人", "接收人", "日期")
+    anchor_line(doc)
     return doc
 
 
@@ -786,6 +797,7 @@ def disposal_register() -> Document:
         digest=6,
     )
     sign_line(doc, "监销人", "负责人", "日期")
+    anchor_line(doc)
     return doc
 
 
@@ -817,6 +829,7 @@ def opinion_register() -> Document:
     review.rows[0].height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
     set_col_widths(review, (Mm(32), text_width(doc) - Mm(32)))
     sign_line(doc, "负责人签字", "日期")
+    anchor_line(doc)
     return doc
 
 
@@ -967,6 +980,7 @@ def statistics_report() -> Document:
     area.rows[0].height = Mm(30)
     area.rows[0].height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
     sign_line(doc, "编制", "审核", "日期")
+    anchor_line(doc)
     footer_block(doc, "{{ period }}", compiled=True)
     return doc
 

@@ -112,7 +112,9 @@ FORMS: dict[str, FormSpec] = {
 }
 
 # Registers and lists: not one case's form, but rows for a period.
-LIST_FIELDS = ("org", "form", "period", "rows", "by", "qr", "serial", "generated_at")
+# `anchor`: the audit head (SEQ:HASH) when the list was made, printed on the papers a manager
+# signs, so that a later rewrite of the history cannot match them (DESIGN.md section 10).
+LIST_FIELDS = ("org", "form", "period", "rows", "by", "qr", "serial", "generated_at", "anchor")
 FORMS["transfer_list"] = FormSpec(
     name="transfer_list",
     code="KF-05",
@@ -145,6 +147,7 @@ FORMS["statistics_report"] = FormSpec(
         "qr",
         "serial",
         "generated_at",
+        "anchor",
         "heading",
         "as_of",
         "empty",
@@ -180,8 +183,10 @@ def build_list_context(
     qr: str,
     serial: int,
     generated_at: str,
+    anchor: str = "",
 ) -> dict:
     ctx = {
+        "anchor": anchor,
         "org": {
             "name": config.org_name,
             "unit": config.org_unit,

@@ -139,8 +139,14 @@ def prepare_list(
         qr=make_ref(ws, period, spec.name, serial).payload,
         serial=serial,
         generated_at=at,
+        anchor=audit_anchor(ws.store.audit_head()),
     )
     return Prepared(spec, serial, context, kind, where)
+
+
+def audit_anchor(head: dict) -> str:
+    """The audit head as printed and typed back: SEQ:HASH (the full SHA-256 in hex)."""
+    return f"{head['seq']}:{head['hash']}"
 
 
 def store_files(txn: Transaction, doc: Prepared, files: dict[str, bytes], *, at: str) -> list[dict]:
