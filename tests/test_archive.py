@@ -202,7 +202,9 @@ def test_a_signed_off_case_refuses_scans(cf, ws, tmp_path):
 
     path = tmp_path / "late.png"
     _page_with_code(make_ref(ws, a, "feedback_slip", 1).payload).save(path)
-    report = cf.json("scan", "intake", str(path))
+    result = cf("scan", "intake", str(path), json_out=True)
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1  # kept unmatched: not everything was attached
     assert report["matched"] == [] and "signed off" in report["unmatched"][0]["reason"]
 
 

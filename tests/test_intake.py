@@ -46,7 +46,11 @@ def blank_page(dpi: int = 200) -> Image.Image:
 
 
 def intake(cf, *paths, by: str = "扫描员") -> dict:
-    return cf.json("scan", "intake", *map(str, paths), "--by", by)
+    """The intake's report; exit 1 when a page was not attached (kept unmatched), else 0."""
+    result = cf("scan", "intake", *map(str, paths), "--by", by, json_out=True)
+    report = json.loads(result.stdout)
+    assert result.exit_code == (1 if report["unmatched"] or report["rejected"] else 0)
+    return report
 
 
 @pytest.mark.parametrize(
@@ -168,11 +172,13 @@ def test_forged_and_foreign_codes_are_kept_not_attached(cf, ws, tmp_path):
 def test_unreadable_input_is_refused_and_nothing_written(cf, ws, tmp_path):
     bad = tmp_path / "broken.pdf"
     bad.write_bytes(b"%PDF-1.4 this is not a pdf")
+    report = intake(cf, bad)  # kept in unmatched/ with its reason, not lost
+    assert report["matched"] == [] and len(report["rejected"]) == 1
+    assert "not a readable PDF" in report["rejected"][0]["reason"]
+    assert (ws.root / report["rejected"][0]["path"]).read_bytes() == bad.read_bytes()
     before = snapshot(ws)
-    result = cf("scan", "intake", str(bad))
-    assert result.exit_code == 1 and "not a readable PDF" in result.stderr
-    assert snapshot(ws) == before
     result = cf("scan", "intake", str(tmp_path / "missing.png"))
+    assert snapshot(ws) == before
     assert result.exit_code == 1 and "no such file" in result.stderr
 
 

@@ -205,7 +205,7 @@ def scan_intake(state: State, paths: tuple[str, ...], by: str) -> None:
 
     def on_total(n: int) -> None:
         nonlocal bar
-        bar = progress_bar(state, "reading scans", n)
+        bar = progress_bar(state, _("reading scans"), n)
         bar.__enter__()
 
     try:
@@ -250,13 +250,27 @@ def scan_intake(state: State, paths: tuple[str, ...], by: str) -> None:
                 path=u["path"],
             )
         )
-    for d in report.duplicates:
+    for r in report.rejected:
+        where = tr("kept as {path}", path=r["path"]) if r.get("path") else _("not kept")
         lines.append(
             "  "
             + tr(
-                "duplicate  {source} p.{pages}",
-                source=d["source"],
-                pages=",".join(map(str, d.get("pages", [d.get("page")]))),
+                "not read   {source}: {reason}  ({where})",
+                source=r["source"],
+                reason=shown(r["reason"]),
+                where=where,
+            )
+        )
+    for d in report.duplicates:
+        pages = d.get("pages") or ([d["page"]] if d.get("page") else [])
+        lines.append(
+            "  "
+            + tr(
+                "duplicate  {source} p.{pages}", source=d["source"], pages=",".join(map(str, pages))
             )
         )
     emit(state, report.as_dict(), "\n".join(lines))
+    if report.incomplete:
+        # Everything was kept or reported; the exit code says that not all was attached.
+        click.echo("complaintforms: " + _("not every page was attached (see above)"), err=True)
+        sys.exit(1)

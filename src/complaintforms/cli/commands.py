@@ -119,17 +119,20 @@ def demo(state: State, directory: str) -> None:
 
 
 def _load_input(path: str) -> dict:
+    """The case in FILE (or standard input), JSON or else YAML, read strictly (a key given
+    twice, nesting past any case's depth are refused); the sections that are mappings are
+    checked as such here, since the flags are merged into them before validation."""
     from complaintforms.errors import ValidationError
-    from complaintforms.services.ledger import read_source
+    from complaintforms.services.ledger import parse_json, parse_yaml, read_source
 
     text = read_source(path)
     try:
-        data = json.loads(text)
+        data = parse_json(text, path)
     except json.JSONDecodeError:
         import yaml
 
         try:
-            data = yaml.safe_load(text)
+            data = parse_yaml(text, path)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark else ""
@@ -138,6 +141,9 @@ def _load_input(path: str) -> dict:
             ) from None
     if not isinstance(data, dict):
         raise ValidationError(N_("{path}: expected one case (a mapping of fields)"), path=path)
+    for section in ("complainant", "target", "extra"):
+        if data.get(section) is not None and not isinstance(data[section], dict):
+            raise ValidationError(N_("{field}: must be a mapping"), field=section)
     return data
 
 

@@ -8,6 +8,7 @@ workspace does not match.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 from complaintforms.errors import ValidationError
@@ -40,7 +41,7 @@ def make_ref(ws, case_no: str, form: str, serial: int) -> FormRef:
 
 def parse_payload(text: str) -> FormRef:
     parts = text.strip().split("|")
-    if len(parts) != 6 or parts[0] != PREFIX or not (parts[4].isascii() and parts[4].isdigit()):
+    if len(parts) != 6 or parts[0] != PREFIX or not re.fullmatch(r"[0-9]+", parts[4]):
         raise ValidationError(N_("not a complaintforms code: {value}"), value=repr(text[:60]))
     return FormRef(parts[1], parts[2], parts[3], int(parts[4]), parts[5])
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import re
+import unicodedata
 from typing import Any
 
 from complaintforms.config import Config
@@ -20,6 +22,9 @@ from complaintforms.i18n import N_
 MAX_CONTENT = 10_000  # characters; a record card runs to a few pages at most
 MAX_TEXT = 2_000  # any other free text
 MAX_NAME = 100
+# No case of this office was received before this day: earlier dates are typing errors (or
+# 0001-01-01, which no calendar arithmetic survives).
+EARLIEST_RECEIVED = dt.date(2000, 1, 1)
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "complainant": ("name", "phone", "address", "anonymous", "confidential"),
@@ -77,6 +82,55 @@ LIFECYCLE_KEYS = {
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,24}$")
+_ZWJ = "\u200d"
+# Characters an emoji sequence is made of, around a zero-width joiner (👨‍👩‍👧, 🏳️‍🌈, 🧑‍⚕️):
+# the pictographs and symbols, skin tones, and the emoji variation selector.
+_EMOJI_RANGES = (
+    (0x1F000, 0x1FAFF),
+    (0x2190, 0x21FF),
+    (0x2300, 0x23FF),
+    (0x2460, 0x24FF),
+    (0x25A0, 0x27BF),
+    (0x2900, 0x297F),
+    (0x2B00, 0x2BFF),
+    (0x3030, 0x3030),
+    (0x303D, 0x303D),
+    (0x3297, 0x3299),
+    (0x00A9, 0x00A9),
+    (0x00AE, 0x00AE),
+    (0x203C, 0x203C),
+    (0x2049, 0x2049),
+    (0x2122, 0x2122),
+    (0x2139, 0x2139),
+    (0xFE0F, 0xFE0F),
+)
+
+
+def _is_emoji(char: str) -> bool:
+    code = ord(char)
+    return any(lo <= code <= hi for lo, hi in _EMOJI_RANGES)
+
+
+def _hidden_character(value: str) -> str | None:
+    """The first character of `value` that is a lone surrogate (not Unicode text at all) or a
+    format character (category Cf: bidi overrides and isolates, zero-width spaces, a BOM),
+    which would make what is shown differ from what is stored; a zero-width joiner inside
+    an emoji sequence is what it is for, and stays."""
+    for i, char in enumerate(value):
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return char
+        if category != "Cf":
+            continue
+        if (
+            char == _ZWJ
+            and 0 < i < len(value) - 1
+            and _is_emoji(value[i - 1])
+            and _is_emoji(value[i + 1])
+        ):
+            continue
+        return char
+    return None
 
 
 def blank_case() -> dict:
@@ -107,8 +161,14 @@ def text(value: Any, field: str, *, required: bool = False, limit: int = MAX_TEX
         if required:
             raise ValidationError(N_("{field}: required"), field=field)
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, str | int | float)
+        or (isinstance(value, float) and not math.isfinite(value))  # NaN, inf: not text
+    ):
         raise ValidationError(N_("{field}: must be text"), field=field)
+    if isinstance(value, int) and value.bit_length() > 13_000:  # str() refuses 4,300 digits
+        raise ValidationError(N_("{field}: a number too long to be text"), field=field)
     out = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
     bad = _CONTROL.search(out)
     if bad:
@@ -116,6 +176,22 @@ def text(value: Any, field: str, *, required: bool = False, limit: int = MAX_TEX
             N_("{field}: contains a control character ({char})"),
             field=field,
             char=f"U+{ord(bad.group()):04X}",
+        )
+    hidden = _hidden_character(out)
+    if hidden is not None:
+        if unicodedata.category(hidden) == "Cs":
+            raise ValidationError(
+                N_("{field}: contains {char}, which is not a character (a lone surrogate)"),
+                field=field,
+                char=f"U+{ord(hidden):04X}",
+            )
+        raise ValidationError(
+            N_(
+                "{field}: contains an invisible formatting character ({char}) that would make "
+                "the text read differently from what is stored"
+            ),
+            field=field,
+            char=f"U+{ord(hidden):04X}",
         )
     if len(out) > limit:
         raise ValidationError(
@@ -205,6 +281,19 @@ def category(config: Config, value: Any, field: str = "category") -> str | None:
     return name
 
 
+def received_time(value: Any, now: dt.datetime) -> dt.datetime:
+    """When a complaint was received: a time not in the future, and not before 2000."""
+    received = parse_time(value, "received_at", reference=now)
+    if received.date() < EARLIEST_RECEIVED:
+        raise ValidationError(
+            N_("{field}: {value} is before {earliest}"),
+            field="received_at",
+            value=received.date().isoformat(),
+            earliest=EARLIEST_RECEIVED.isoformat(),
+        )
+    return received
+
+
 # -- registration ------------------------------------------------------------------------------
 def parse_registration(
     data: Any, config: Config, *, now: dt.datetime, allow_lifecycle: bool = False
@@ -234,7 +323,7 @@ def parse_registration(
     if not data.get("channel"):
         raise ValidationError(N_("{field}: required"), field="channel")
     case["channel"] = parse_enum("channel", data["channel"], "channel")
-    received = parse_time(data.get("received_at") or now, "received_at", reference=now)
+    received = received_time(data.get("received_at") or now, now)
     case["received_at"] = iso(received)
     case["recorded_at"] = iso(now)
     case["recorded_by"] = text(

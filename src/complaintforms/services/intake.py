@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
+import os
+import stat
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +34,15 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 SUFFIXES = (".pdf", *IMAGE_SUFFIXES)
 SCAN_DPI = 200
 SEALED = ("signed_off", "archived")
+
+# Hard limits: whatever the input, one intake stays under 500 MB of memory and bounded time.
+# A file or page over a limit is kept under unmatched/ with the reason, never rendered.
+MAX_FILE_BYTES = 200 * 1024 * 1024  # one scanned file (a larger one is reported, not kept)
+MAX_PAGES = 500  # pages of one file
+MAX_PAGE_POINTS = 4768.0  # the longer side of a PDF page, in points: 2A0 (1189 x 1682 mm)
+MAX_PAGE_PIXELS = 40_000_000  # one page as read: PDFs are rendered at a lower resolution to
+# fit it, images (or frames) with more pixels are refused before they are decoded
+
 # Why a page was kept unmatched, when no code on it could be checked: stored in English in
 # the note beside the page, compared here, shown translated (services.messages.Notice).
 NO_CODE = Notice(N_("no code"))
@@ -37,13 +50,42 @@ NOT_OURS = Notice(N_("no complaintforms QR code"))
 FOREIGN_CODE = Notice(N_("a QR code that is not ours"))
 
 
+class Refused(Exception):
+    """A file or page that is not read: `reason` is a Notice."""
+
+    def __init__(self, reason: str):
+        super().__init__(str(reason))
+        self.reason = reason
+
+
 @dataclass
 class Source:
+    """A scanned file. Its bytes are read again when they are stored (and checked against
+    `sha256`), so that one intake holds at most one file in memory."""
+
     path: Path
-    data: bytes
     sha256: str
     kind: str  # "pdf" or "image"
+    size: int = 0
+    follow: bool = True  # named on the command line: a link to it is followed
     pages: int = 0
+    cached: bytes | None = field(default=None, repr=False)
+
+    @property
+    def data(self) -> bytes:
+        if self.cached is None:
+            with open_scan(self.path, self.follow) as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+            if hashlib.sha256(data).hexdigest() != self.sha256:
+                raise ValidationError(
+                    N_("{name}: changed while it was being taken in; run the intake again"),
+                    name=self.path.name,
+                )
+            self.cached = data
+        return self.cached
+
+    def release(self) -> None:
+        self.cached = None
 
 
 @dataclass
@@ -53,6 +95,7 @@ class Page:
     codes: list[str] = field(default_factory=list)
     ref: FormRef | None = None
     problem: str | None = None  # a Notice
+    refused: bool = False  # not read at all (over a limit, unreadable): never a back page
 
 
 @dataclass
@@ -72,8 +115,27 @@ class Group:
 @dataclass
 class Unmatched:
     source: Source
-    page: int
+    page: int | None  # None: the whole file, which could not be read as pages
     reason: str  # a Notice: the English text, with its message id
+
+
+@dataclass
+class Rejected:
+    """A file that was not read: kept whole under unmatched/ when it is a regular file of a
+    size that can be kept (`source`), otherwise only reported."""
+
+    path: Path
+    reason: str  # a Notice
+    source: Source | None = None
+
+
+@dataclass
+class Entry:
+    """A file to take in, as found on the command line or in a folder."""
+
+    path: Path
+    follow: bool  # named on the command line: a link is followed; in a folder it is not
+    problem: str | None = None  # a Notice: not a file that can be taken in
 
 
 @dataclass
@@ -81,6 +143,7 @@ class IntakePlan:
     groups: list[Group] = field(default_factory=list)
     unmatched: list[Unmatched] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
     pages: int = 0
 
 
@@ -89,79 +152,288 @@ class IntakeReport:
     matched: list[dict] = field(default_factory=list)
     unmatched: list[dict] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)
+    # Files that could not be read as scans: {source, reason, path} (path None: not kept,
+    # e.g. a link, a folder or device, a file over the size limit).
+    rejected: list[dict] = field(default_factory=list)
     pages: int = 0
+
+    @property
+    def incomplete(self) -> bool:
+        """Some page or file was not attached (kept unmatched, or refused); duplicates of
+        what was taken in before do not count."""
+        return bool(self.unmatched or self.rejected)
 
     def as_dict(self) -> dict:
         return {
             "pages": self.pages,
             "matched": self.matched,
             "unmatched": self.unmatched,
+            "rejected": self.rejected,
             "duplicates": self.duplicates,
+            "incomplete": self.incomplete,
         }
 
 
 # -- step 1: read -------------------------------------------------------------------------------
-def collect_files(paths: Iterable[Path]) -> list[Path]:
-    """Files, and the scans inside folders (sorted, so a stack keeps its order)."""
-    files: list[Path] = []
+def _kind_of(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return Notice(N_("a link, not a file: not taken in"))
+    if stat.S_ISDIR(mode):
+        return Notice(N_("a folder inside a folder that cannot be read: not taken in"))
+    return Notice(N_("not a regular file (device, pipe or socket): not taken in"))
+
+
+def collect_entries(paths: Iterable[Path]) -> list[Entry]:
+    """Files named on the command line, and the scans inside folders (sorted, so a stack keeps
+    its order). Inside a folder, links and special files are reported, not followed; files
+    whose names are not of scans are reported too (hidden files are passed over)."""
+    entries: list[Entry] = []
     for path in map(Path, paths):
-        if path.is_dir():
-            files += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-            )
-        elif path.is_file():
-            if path.suffix.lower() not in SUFFIXES:
-                raise ValidationError(
-                    N_("{path}: not a PDF or an image ({suffixes})"),
-                    path=str(path),
-                    suffixes=", ".join(SUFFIXES),
-                )
-            files.append(path)
+        try:
+            mode = os.stat(path).st_mode  # named by the operator: a link is followed
+        except FileNotFoundError:
+            raise ValidationError(N_("{path}: no such file or folder"), path=str(path)) from None
+        except OSError as exc:
+            entries.append(Entry(path, True, _unreadable(exc)))
+            continue
+        if stat.S_ISDIR(mode):
+            entries += _walk(path)
+        elif stat.S_ISREG(mode):
+            entries.append(Entry(path, True))
         else:
-            raise ValidationError(N_("{path}: no such file or folder"), path=str(path))
-    return files
+            entries.append(Entry(path, True, _kind_of(mode)))
+    return entries
 
 
-def read_source(path: Path) -> Source:
+def _walk(folder: Path) -> list[Entry]:
+    found: list[Entry] = []
+
+    def onerror(exc: OSError) -> None:
+        found.append(Entry(Path(exc.filename or folder), False, _unreadable(exc)))
+
+    for root, dirs, files in os.walk(folder, followlinks=False, onerror=onerror):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
+        for name in sorted(files + links):
+            if name.startswith("."):
+                continue
+            path = Path(root) / name
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError as exc:
+                found.append(Entry(path, False, _unreadable(exc)))
+                continue
+            if not stat.S_ISREG(mode):
+                found.append(Entry(path, False, _kind_of(mode)))
+            elif path.suffix.lower() not in SUFFIXES:
+                found.append(
+                    Entry(
+                        path,
+                        False,
+                        Notice(
+                            N_("not a PDF or an image ({suffixes}): not taken in"),
+                            suffixes=", ".join(SUFFIXES),
+                        ),
+                    )
+                )
+            else:
+                found.append(Entry(path, False))
+    found.sort(key=lambda e: e.path.parts)
+    return found
+
+
+def _unreadable(exc: OSError) -> str:
+    return Notice(N_("cannot be read: {error}"), error=exc.strerror or str(exc))
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """The files that can be taken in (see collect_entries)."""
+    return [e.path for e in collect_entries(paths) if e.problem is None]
+
+
+def open_scan(path: Path, follow: bool):
+    """The file opened for reading, refused when it is not a regular file (or, for a file
+    found in a folder, when it is a link): checked on the open file, not on the name."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        data = path.read_bytes()
+        fd = os.open(path, flags)
     except OSError as exc:
-        raise ValidationError(
-            N_("{path}: cannot be read: {error}"), path=str(path), error=exc.strerror or str(exc)
-        ) from None
-    kind = "pdf" if path.suffix.lower() == ".pdf" else "image"
-    return Source(path, data, hashlib.sha256(data).hexdigest(), kind)
+        if os.path.islink(path) and not follow:
+            raise Refused(_kind_of(stat.S_IFLNK)) from None
+        raise Refused(_unreadable(exc)) from None
+    fh = os.fdopen(fd, "rb")
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        fh.close()
+        raise Refused(_kind_of(mode))
+    return fh
+
+
+def sniff(head: bytes) -> str:
+    return "pdf" if b"%PDF-" in head[:1024] else "image"
+
+
+def read_source(entry: Entry) -> Source:
+    """The file's digest and kind, read in pieces (its bytes are not kept)."""
+    with open_scan(entry.path, entry.follow) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise Refused(
+                Notice(
+                    N_("larger than {limit} MB ({size} MB): not read, not kept"),
+                    limit=MAX_FILE_BYTES // (1024 * 1024),
+                    size=math.ceil(size / (1024 * 1024)),
+                )
+            )
+        digest = hashlib.sha256()
+        head = b""
+        while chunk := fh.read(1024 * 1024):
+            head = head or chunk[:1024]
+            digest.update(chunk)
+    return Source(entry.path, digest.hexdigest(), sniff(head), size, entry.follow)
+
+
+def render_scale(width: float, height: float) -> float:
+    """SCAN_DPI, or less when the page would have more than MAX_PAGE_PIXELS."""
+    scale = SCAN_DPI / 72
+    if width * height * scale * scale > MAX_PAGE_PIXELS:
+        scale = math.sqrt(MAX_PAGE_PIXELS / (width * height)) * 0.99
+    return scale
+
+
+def check_page_size(index: int, width: float, height: float) -> None:
+    if not (width > 0 and height > 0 and math.isfinite(width) and math.isfinite(height)):
+        raise Refused(Notice(N_("page {page} has no size"), page=index + 1))
+    if max(width, height) > MAX_PAGE_POINTS:
+        raise Refused(
+            Notice(
+                N_("page {page} is {width} x {height} mm, larger than {limit} mm: not read"),
+                page=index + 1,
+                width=round(width / 72 * 25.4),
+                height=round(height / 72 * 25.4),
+                limit=round(MAX_PAGE_POINTS / 72 * 25.4),
+            )
+        )
+
+
+def too_many_pages(count: int) -> Refused:
+    return Refused(
+        Notice(
+            N_("{pages} pages, more than {limit} in one file: not read"),
+            pages=count,
+            limit=MAX_PAGES,
+        )
+    )
+
+
+def too_many_pixels(index: int, width: int, height: int) -> Refused:
+    return Refused(
+        Notice(
+            N_("page {page} is {width} x {height} pixels, more than {limit} megapixels: not read"),
+            page=index + 1,
+            width=width,
+            height=height,
+            limit=round(MAX_PAGE_PIXELS / 1_000_000),
+        )
+    )
 
 
 def page_images(source: Source):
-    """Yield (index, grey PIL image) for each page, one at a time to keep memory flat."""
-    if source.kind == "pdf":
-        import pypdfium2 as pdfium
+    """Yield (index, grey PIL image, or a Refused for a page that is not read) for each page,
+    one at a time to keep memory flat. Raises Refused when the file cannot be read at all."""
+    with open_scan(source.path, source.follow) as fh:
+        if source.kind == "pdf":
+            yield from _pdf_pages(source, fh)
+        else:
+            yield from _image_pages(source, fh)
 
-        try:
-            pdf = pdfium.PdfDocument(source.data)
-        except pdfium.PdfiumError as exc:
-            raise ValidationError(
-                N_("{name}: not a readable PDF ({error})"), name=source.path.name, error=str(exc)
-            ) from None
-        try:
-            source.pages = len(pdf)
-            for i in range(len(pdf)):
-                yield i, pdf[i].render(scale=SCAN_DPI / 72, grayscale=True).to_pil()
-        finally:
-            pdf.close()
-    else:
-        from PIL import Image, ImageSequence, UnidentifiedImageError
 
-        try:
-            image = Image.open(io.BytesIO(source.data))
-            frames = [f.convert("L") for f in ImageSequence.Iterator(image)]
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ValidationError(
-                N_("{name}: not a readable image ({error})"), name=source.path.name, error=str(exc)
-            ) from None
-        source.pages = len(frames)
-        yield from enumerate(frames)
+def _pdf_pages(source: Source, fh):
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(fh)
+    except (pdfium.PdfiumError, OSError, ValueError) as exc:
+        raise Refused(Notice(N_("not a readable PDF ({error})"), error=str(exc))) from None
+    try:
+        count = len(pdf)
+        if count > MAX_PAGES:
+            raise too_many_pages(count)
+        if count == 0:
+            raise Refused(Notice(N_("a PDF without pages")))
+        source.pages = count
+        for i in range(count):
+            try:
+                page = pdf[i]
+                try:
+                    width, height = page.get_size()
+                    check_page_size(i, width, height)
+                    bitmap = page.render(scale=render_scale(width, height), grayscale=True)
+                    image = bitmap.to_pil().convert("L")
+                    del bitmap
+                finally:
+                    page.close()
+            except Refused as refused:
+                yield i, refused
+                continue
+            except MemoryError:
+                yield i, Refused(Notice(N_("page {page}: too large to read"), page=i + 1))
+                continue
+            except Exception as exc:  # a damaged page: the others are still read
+                yield (
+                    i,
+                    Refused(
+                        Notice(
+                            N_("page {page} cannot be read ({error})"), page=i + 1, error=str(exc)
+                        )
+                    ),
+                )
+                continue
+            yield i, image
+    finally:
+        pdf.close()
+
+
+def _image_pages(source: Source, fh):
+    from PIL import Image, ImageSequence
+
+    # Nothing over the pixel limit is decoded: the size is checked from the header first,
+    # and Pillow's own decompression-bomb check is an error, never a warning.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(fh)
+            frames = []
+            for i, frame in enumerate(ImageSequence.Iterator(image)):
+                if i >= MAX_PAGES:
+                    raise too_many_pages(getattr(image, "n_frames", i + 1))
+                width, height = frame.size
+                if width <= 0 or height <= 0:
+                    raise Refused(Notice(N_("page {page} has no size"), page=i + 1))
+                if width * height > MAX_PAGE_PIXELS:
+                    raise too_many_pixels(i, width, height)
+                frames.append(i)
+            source.pages = len(frames)
+            for i in frames:
+                image.seek(i)
+                yield i, image.convert("L")
+    except Refused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Refused(
+            Notice(
+                N_("more than {limit} megapixels: not read"),
+                limit=round(MAX_PAGE_PIXELS / 1_000_000),
+            )
+        ) from None
+    except MemoryError:
+        raise Refused(Notice(N_("too large to read"))) from None
+    except Exception as exc:  # Pillow raises many kinds on damaged or foreign files
+        raise Refused(
+            Notice(N_("not a PDF or a readable image ({error})"), error=str(exc))
+        ) from None
 
 
 # -- step 2: find codes ----------------------------------------------------------------------------
@@ -176,7 +448,7 @@ def find_codes(image) -> list[str]:
         from PIL import ImageFilter, ImageOps
 
         boosted = ImageOps.autocontrast(image.filter(ImageFilter.MedianFilter(3)))
-        if boosted.width < 2000:
+        if boosted.width < 2000 and boosted.width * boosted.height * 4 <= MAX_PAGE_PIXELS:
             boosted = boosted.resize((boosted.width * 2, boosted.height * 2))
         found = zxingcpp.read_barcodes(boosted, formats=fmt)
     return [r.text for r in found if r.text]
@@ -188,7 +460,7 @@ def check_page(ws: Workspace, page: Page, cases: dict[str, dict]) -> None:
     for text in page.codes:
         try:
             ours.append(parse_payload(text))
-        except ValidationError:
+        except Exception:  # any text a sticker can carry: not ours, never an internal error
             continue
     if not ours:
         page.problem = NOT_OURS if not page.codes else FOREIGN_CODE
@@ -221,40 +493,76 @@ def group_pages(pages: list[Page], plan: IntakePlan) -> None:
         if page.ref is not None:
             current = Group(page.ref, page.source, [page.index])
             plan.groups.append(current)
-        elif page.codes or current is None or current.source is not page.source:
-            # A page whose code failed its check is never taken as the back of another form.
-            current = None if page.codes else current
+        elif page.codes or page.refused or current is None or current.source is not page.source:
+            # A page whose code failed its check, or that was not read, is never taken as the
+            # back of another form (nor the page after one that was not read).
+            current = None if page.codes or page.refused else current
             plan.unmatched.append(Unmatched(page.source, page.index, page.problem or NO_CODE))
         else:
             current.pages.append(page.index)
 
 
 def plan_intake(
-    ws: Workspace, files: list[Path], progress: Callable[[int], None] | None = None
+    ws: Workspace,
+    files: list[Path] | list[Entry],
+    progress: Callable[[int], None] | None = None,
 ) -> IntakePlan:
-    """Steps 1-4: everything that only reads. No file is written."""
+    """Steps 1-4: everything that only reads. No file is written. Each file on its own: one
+    that cannot be read is rejected (and kept whole), the others go on."""
     plan = IntakePlan()
     cases: dict[str, dict] = {}
-    for path in files:
-        source = read_source(path)
+    for entry in files:
+        if not isinstance(entry, Entry):
+            entry = Entry(Path(entry), True)
+        if entry.problem is not None:
+            plan.rejected.append(Rejected(entry.path, entry.problem))
+            continue
+        source = None
+        try:
+            source = read_source(entry)
+            if source.size == 0:
+                raise Refused(Notice(N_("an empty file")))
+            pages = []
+            for index, image in page_images(source):
+                if isinstance(image, Refused):
+                    page = Page(source, index, problem=image.reason, refused=True)
+                else:
+                    try:
+                        codes = find_codes(image)
+                    except MemoryError:
+                        codes = None
+                    del image
+                    if codes is None:
+                        reason = Notice(N_("page {page}: too large to read"), page=index + 1)
+                        page = Page(source, index, problem=reason, refused=True)
+                    else:
+                        page = Page(source, index, codes)
+                        check_page(ws, page, cases)
+                pages.append(page)
+                if progress:
+                    progress(1)
+        except Refused as refused:
+            plan.rejected.append(Rejected(entry.path, refused.reason, source))
+            continue
         plan.sources.append(source)
-        pages = []
-        for index, image in page_images(source):
-            page = Page(source, index, find_codes(image))
-            check_page(ws, page, cases)
-            pages.append(page)
-            plan.pages += 1
-            if progress:
-                progress(1)
+        plan.pages += len(pages)
         group_pages(pages, plan)
     return plan
 
 
 # -- steps 5 and 6: drop duplicates, store ---------------------------------------------------------------
+def kept_suffix(path: Path) -> str:
+    """The file's own suffix when it is a plain one, else .bin."""
+    suffix = path.suffix.lower()
+    return (
+        suffix if 1 < len(suffix) <= 6 and suffix[1:].isascii() and suffix[1:].isalnum() else ".bin"
+    )
+
+
 def extract_pages(source: Source, pages: list[int]) -> tuple[bytes, str]:
     """The group's pages as a file of their own: (bytes, suffix)."""
     if pages == list(range(source.pages)):  # the whole file: keep it exactly as scanned
-        return source.data, source.path.suffix.lower()
+        return source.data, kept_suffix(source.path)
     if source.kind == "pdf":
         import pypdfium2 as pdfium
 
@@ -270,6 +578,7 @@ def extract_pages(source: Source, pages: list[int]) -> tuple[bytes, str]:
             src.close()
     from PIL import Image, ImageSequence
 
+    # Only images whose every frame passed the pixel limit get here.
     frames = [
         f.convert("RGB")
         for i, f in enumerate(ImageSequence.Iterator(Image.open(io.BytesIO(source.data))))
@@ -313,22 +622,27 @@ def stage_group(txn: Transaction, case: dict, group: Group, received_at: str) ->
 def stage_unmatched(
     txn: Transaction, kept: set[str], item: Unmatched, received_at: str
 ) -> dict | None:
-    """Keep a page that found no case, with the reason beside it; once per scan and page
-    (`kept`: the names of the notes already kept, from every day)."""
+    """Keep a page that found no case (or a whole file that could not be read), with the
+    reason beside it; once per scan and page (`kept`: the names of the notes already kept,
+    from every day)."""
     import json
 
-    key = f"{item.source.sha256[:16]}-p{item.page + 1:03d}"
+    part = "file" if item.page is None else f"p{item.page + 1:03d}"
+    key = f"{item.source.sha256[:16]}-{part}"
     day = received_at[:10]
     if f"{key}.json" in kept:
         return None
     kept.add(f"{key}.json")
-    data, suffix = extract_pages(item.source, [item.page])
+    if item.page is None:
+        data, suffix = item.source.data, kept_suffix(item.source.path)
+    else:
+        data, suffix = extract_pages(item.source, [item.page])
     rel = stored_path("unmatched", day=day, name=f"{key}{suffix}")
     txn.put_file(rel, data)
     note = {
         "source": item.source.path.name,
         "source_sha256": item.source.sha256,
-        "page": item.page + 1,
+        "page": None if item.page is None else item.page + 1,
         "reason": str(item.reason),
         "received_at": received_at,
         "path": shown(rel),
@@ -349,67 +663,129 @@ def intake(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> IntakeReport:
-    """`scan intake`: attach every matched form to its case; keep and report the rest."""
-    files = collect_files(paths)
+    """`scan intake`: attach every matched form to its case; keep and report the rest. Each
+    file on its own: one that cannot be read is kept whole under unmatched/ (or reported,
+    when it is not a regular file), and the others go on."""
+    entries = collect_entries(paths)
     if on_total:
-        on_total(count_pages(files))
-    plan = plan_intake(ws, files, progress)
+        on_total(count_pages(entries))
+    plan = plan_intake(ws, entries, progress)
     report = IntakeReport(pages=plan.pages)
     now = iso(clock_now())
+    by_source: dict[int, tuple[list[Group], list[Unmatched]]] = {
+        id(s): ([], []) for s in plan.sources
+    }
+    for group in plan.groups:
+        by_source[id(group.source)][0].append(group)
+    for item in plan.unmatched:
+        by_source[id(item.source)][1].append(item)
     with ws.store.transaction() as txn:
         kept = {path.rsplit("/", 1)[-1] for path in ws.store.list_files("unmatched")}
-        for group in plan.groups:
-            case = txn.get(group.ref.case_no)
-            if case["status"] in SEALED:  # signed off since the plan was made
-                plan.unmatched.extend(
-                    Unmatched(
-                        group.source,
-                        p,
-                        Notice(N_("{case_no} is signed off"), case_no=case["case_no"]),
-                    )
-                    for p in group.pages
+        for source in plan.sources:  # one file at a time in memory
+            groups, unmatched = by_source[id(source)]
+            try:
+                for group in groups:
+                    stage_one_group(txn, group, unmatched, report, by=by, now=now)
+                for item in unmatched:
+                    note = stage_unmatched(txn, kept, item, now)
+                    where = {
+                        "source": source.path.name,
+                        "page": item.page + 1,
+                        "reason": item.reason,
+                    }
+                    if note is None:
+                        report.duplicates.append(where)
+                    else:
+                        report.unmatched.append({**where, "path": note["path"]})
+            finally:
+                source.release()
+        for rejected in plan.rejected:
+            where = {"source": rejected.path.name, "reason": rejected.reason, "path": None}
+            if rejected.source is None:
+                report.rejected.append(where)
+                continue
+            try:
+                note = stage_unmatched(
+                    txn, kept, Unmatched(rejected.source, None, rejected.reason), now
                 )
-                continue
-            where = {
-                "case_no": case["case_no"],
-                "form": group.ref.form,
-                "source": group.source.path.name,
-                "pages": [p + 1 for p in group.pages],
-            }
-            new = stage_group(txn, case, group, now)
-            if new is None:
-                report.duplicates.append(where)
-                continue
-            txn.replace(new)
-            entry = new["attachments"][-1]
-            txn.log("scan.attach", by, case["case_no"], at=now, after={"attachment": entry})
-            report.matched.append({**where, "path": entry["path"]})
-        for item in plan.unmatched:
-            note = stage_unmatched(txn, kept, item, now)
-            where = {"source": item.source.path.name, "page": item.page + 1, "reason": item.reason}
+            finally:
+                rejected.source.release()
             if note is None:
-                report.duplicates.append(where)
+                report.duplicates.append({k: v for k, v in where.items() if k != "path"})
             else:
-                report.unmatched.append({**where, "path": note["path"]})
-        if report.unmatched:
-            txn.log("scan.unmatched", by, None, at=now, after={"pages": report.unmatched})
+                report.rejected.append({**where, "path": note["path"]})
+        if report.unmatched or report.rejected:
+            txn.log(
+                "scan.unmatched",
+                by,
+                None,
+                at=now,
+                after={"pages": report.unmatched, "files": report.rejected},
+            )
     return report
 
 
-def count_pages(files: list[Path]) -> int:
-    total = 0
-    for path in files:
-        if path.suffix.lower() == ".pdf":
-            import pypdfium2 as pdfium
+def stage_one_group(
+    txn: Transaction,
+    group: Group,
+    unmatched: list[Unmatched],
+    report: IntakeReport,
+    *,
+    by: str,
+    now: str,
+) -> None:
+    case = txn.get(group.ref.case_no)
+    if case["status"] in SEALED:  # signed off since the plan was made
+        unmatched.extend(
+            Unmatched(
+                group.source,
+                p,
+                Notice(N_("{case_no} is signed off"), case_no=case["case_no"]),
+            )
+            for p in group.pages
+        )
+        return
+    where = {
+        "case_no": case["case_no"],
+        "form": group.ref.form,
+        "source": group.source.path.name,
+        "pages": [p + 1 for p in group.pages],
+    }
+    new = stage_group(txn, case, group, now)
+    if new is None:
+        report.duplicates.append(where)
+        return
+    txn.replace(new)
+    entry = new["attachments"][-1]
+    txn.log("scan.attach", by, case["case_no"], at=now, after={"attachment": entry})
+    report.matched.append({**where, "path": entry["path"]})
 
-            try:
-                pdf = pdfium.PdfDocument(str(path))
-                total += len(pdf)
-                pdf.close()
-            except pdfium.PdfiumError:
-                total += 1
-        else:
-            total += 1
+
+def count_pages(entries: list[Entry] | list[Path]) -> int:
+    """For the progress bar: the pages that will be read (a file that will not be read,
+    or cannot be opened here, counts as one)."""
+    total = 0
+    for entry in entries:
+        if not isinstance(entry, Entry):
+            entry = Entry(Path(entry), True)
+        if entry.problem is not None:
+            continue
+        count = 1
+        try:
+            with open_scan(entry.path, entry.follow) as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if 0 < size <= MAX_FILE_BYTES and sniff(fh.read(1024)) == "pdf":
+                    import pypdfium2 as pdfium
+
+                    fh.seek(0)
+                    pdf = pdfium.PdfDocument(fh)
+                    try:
+                        count = len(pdf) if len(pdf) <= MAX_PAGES else 1
+                    finally:
+                        pdf.close()
+        except Exception:  # read properly, and reported, by plan_intake
+            count = 1
+        total += count
     return total
 
 
@@ -420,8 +796,16 @@ def attach_for_case(
 
     Pages with this case's code are attached by their code; a scan in which no code can be
     read is attached as the clerk says; a code of another case or workspace is refused."""
-    files = collect_files([path])
-    plan = plan_intake(ws, files)
+    plan = plan_intake(ws, collect_entries([path]))
+    if plan.rejected:
+        raise ValidationError(
+            N_("{field}: {name}: {reason}"),
+            field="scan",
+            name=plan.rejected[0].path.name,
+            reason=as_error(plan.rejected[0].reason),
+        )
+    if not plan.sources:
+        raise ValidationError(N_("{field}: {name}: no scan in it"), field="scan", name=path.name)
     foreign = [u for u in plan.unmatched if u.reason not in (NO_CODE, NOT_OURS)]
     others = [g for g in plan.groups if g.ref.case_no != case["case_no"]]
     if others:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from complaintforms.domain import model, workflow
 from complaintforms.domain.timeutil import iso, parse_date, parse_time
 from complaintforms.domain.timeutil import now as clock_now
-from complaintforms.errors import RecordError, ValidationError
+from complaintforms.errors import ComplaintFormsError, RecordError, ValidationError
 from complaintforms.i18n import N_
 from complaintforms.services.cases import (
     CaseFilter,
@@ -35,6 +36,16 @@ FORMATS = ("json", "yaml", "csv")
 IGNORED_ON_IMPORT = ("documents", "attachments", "overdue", "recorded_at", "archive")
 # Nested lists are JSON text in a CSV cell.
 LIST_KEYS = ("documents", "attachments", "reopens", "extra")
+# A case is a few levels deep (reopens[0].closure.penalty.type); anything far deeper is not
+# a case, and past Python's recursion limit it cannot even be read.
+MAX_DEPTH = 32
+# Digits of a number read as a number; longer ones stay text (Python refuses to turn more
+# than 4,300 digits into text again), for the field's own check to refuse.
+MAX_NUMBER_DIGITS = 4_000
+# CSV export: a cell starting with one of these is a formula to a spreadsheet (OWASP CSV
+# injection); export puts a ' before it, which import takes away again.
+FORMULA_START = ("=", "+", "-", "@")
+_QUOTED_FORMULA = re.compile(r"^'+[=+\-@]")
 
 
 def detect_format(path: str, fmt: str | None) -> str:
@@ -62,6 +73,150 @@ def detect_format(path: str, fmt: str | None) -> str:
     return fmt
 
 
+# -- parsing: JSON and YAML read strictly ----------------------------------------------------------
+class _Pairs(dict):
+    """A JSON object as read: remembers a key it was given twice."""
+
+    duplicate: str | None = None
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict:
+    out = _Pairs()
+    for key, value in pairs:
+        if key in out and out.duplicate is None:
+            out.duplicate = key
+        out[key] = value
+    return out
+
+
+def _json_int(digits: str) -> int | str:
+    return int(digits) if len(digits.lstrip("-")) <= MAX_NUMBER_DIGITS else digits
+
+
+def parse_json(text: str, source: str, *, records: bool = False, prefix: tuple = ()) -> Any:
+    """JSON as a case file holds it: duplicate keys, depth and size checked (check_tree).
+    Raises json.JSONDecodeError for text that is not JSON, ValidationError for the rest."""
+    try:
+        data = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
+    except RecursionError:
+        raise _too_deep(source) from None
+    check_tree(data, source, len(text), records=records, prefix=prefix)
+    return data
+
+
+def _yaml_loader(source: str):
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """safe_load that refuses a key given twice and keeps very long numbers as text."""
+
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                self.flatten_mapping(node)
+                seen: set = set()
+                for key_node, _value in node.value:
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        duplicate = key in seen
+                        seen.add(key)
+                    except TypeError:  # unhashable: the base class says so
+                        continue
+                    if duplicate:
+                        raise ValidationError(
+                            N_("{source}: key {field} is given twice (line {line})"),
+                            source=source,
+                            field=str(key),
+                            line=key_node.start_mark.line + 1,
+                        )
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_yaml_int(self, node):
+            value = self.construct_scalar(node)
+            if len(str(value)) > MAX_NUMBER_DIGITS:
+                return str(value)
+            return super().construct_yaml_int(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
+    Loader.add_constructor("tag:yaml.org,2002:map", _yaml_map)
+    return Loader
+
+
+def _yaml_map(loader, node):
+    data: dict = {}
+    yield data
+    data.update(loader.construct_mapping(node))
+
+
+def parse_yaml(text: str, source: str, *, records: bool = False) -> Any:
+    """YAML as a case file holds it (yaml.YAMLError for text that is not YAML): a key given
+    twice is an error; depth and size are checked (check_tree: aliases can expand a small
+    file into billions of values)."""
+    import yaml
+
+    try:
+        data = yaml.load(text, Loader=_yaml_loader(source))  # noqa: S506 - a SafeLoader
+    except RecursionError:
+        raise _too_deep(source) from None
+    check_tree(data, source, len(text), records=records)
+    return data
+
+
+def _too_deep(source: str) -> ValidationError:
+    return ValidationError(
+        N_("{source}: nested too deep (at most {limit} levels)"), source=source, limit=MAX_DEPTH
+    )
+
+
+def check_tree(
+    data: Any, source: str, size: int, *, records: bool = False, prefix: tuple = ()
+) -> None:
+    """Refuse what no case holds and what later steps could not walk: nesting deeper than
+    MAX_DEPTH (or a YAML structure that contains itself), more values than the text has
+    characters (YAML aliases), keys that are not text, and a key given twice in one JSON
+    object. With `records`, `data` is a list of records and a problem is named by its
+    record; `prefix` is where `data` is (the column of a CSV cell)."""
+    budget = size + 1_000
+    stack: list[tuple[Any, tuple]] = [(data, prefix)]
+    while stack:
+        node, path = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise ValidationError(
+                N_("{source}: expands to more values than the file has characters"),
+                source=source,
+            )
+        if len(path) - len(prefix) > MAX_DEPTH:
+            raise _too_deep(source)
+        if isinstance(node, dict):
+            for key in node:
+                if not isinstance(key, str):
+                    raise _located(
+                        source, (*path, repr(key)), N_("{field}: a key that is not text"), records
+                    )
+            duplicate = getattr(node, "duplicate", None)
+            if duplicate is not None:
+                raise _located(source, (*path, duplicate), N_("{field}: given twice"), records)
+            stack.extend((value, (*path, key)) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, (*path, i)) for i, value in enumerate(node))
+
+
+def _located(source: str, path: tuple, msgid: str, records: bool) -> ValidationError:
+    """The error `msgid` about the value at `path`, named as a dotted key of its record."""
+    if records and path and isinstance(path[0], int):
+        where = Notice(N_("{source}: record {number}"), source=source, number=path[0] + 1)
+        return RecordError(where, ValidationError(msgid, field=dotted(path[1:])))
+    return ValidationError(msgid, field=dotted(path))
+
+
+def dotted(path: tuple) -> str:
+    """('reopens', 0, 'handling') -> 'reopens[0].handling'."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 # -- reading --------------------------------------------------------------------------------------------
 def read_records(text: str, fmt: str, source: str) -> list[tuple[str, Any]]:
     """[(where, record)], where names the record for error messages."""
@@ -69,7 +224,7 @@ def read_records(text: str, fmt: str, source: str) -> list[tuple[str, Any]]:
         return list(_read_csv(text, source))
     if fmt == "json":
         try:
-            data = json.loads(text)
+            data = parse_json(text, source, records=True)
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 N_("{source}: not valid JSON (line {line}, column {column}): {error}"),
@@ -82,7 +237,7 @@ def read_records(text: str, fmt: str, source: str) -> list[tuple[str, Any]]:
         import yaml
 
         try:
-            data = yaml.safe_load(text)
+            data = parse_yaml(text, source, records=True)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             problem = str(getattr(exc, "problem", None) or exc)
@@ -108,24 +263,41 @@ def read_records(text: str, fmt: str, source: str) -> list[tuple[str, Any]]:
 
 def _read_csv(text: str, source: str) -> Iterator[tuple[str, dict]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if not reader.fieldnames:
-        raise ValidationError(N_("{source}: empty CSV"), source=source)
-    for row in reader:
-        where = Notice(N_("{source}: line {line}"), source=source, line=reader.line_num)
-        if None in row:
-            raise RecordError(where, N_("more cells than columns"))
-        yield where, unflatten(row, where)
+    try:
+        if not reader.fieldnames:
+            raise ValidationError(N_("{source}: empty CSV"), source=source)
+        seen: set[str] = set()
+        for name in reader.fieldnames:
+            if name in seen:
+                raise ValidationError(
+                    N_("{source}: column {field} is given twice"), source=source, field=name
+                )
+            seen.add(name)
+        for row in reader:
+            where = Notice(N_("{source}: line {line}"), source=source, line=reader.line_num)
+            if None in row:
+                raise RecordError(where, N_("more cells than columns"))
+            yield where, unflatten(row, where)
+    except csv.Error as exc:  # a cell over the field size limit, a stray quote
+        raise ValidationError(
+            N_("{source}: line {line}: not valid CSV: {error}"),
+            source=source,
+            line=reader.line_num + 1,
+            error=str(exc),
+        ) from None
 
 
 def unflatten(row: dict[str, str], where: str) -> dict:
     out: dict[str, Any] = {}
     for key, value in row.items():
-        value = value if value != "" else None
+        value = unquote_formula(value) if value != "" else None
         if key in LIST_KEYS and value is not None:
             try:
-                value = json.loads(value)
+                value = parse_json(value, key, prefix=(key,))
             except json.JSONDecodeError:
-                raise RecordError(where, N_("{key}: not valid JSON"), key=key) from None
+                raise RecordError(where, N_("{field}: not valid JSON"), field=key) from None
+            except ComplaintFormsError as exc:
+                raise RecordError(where, exc) from None
         parts = key.split(".")
         node = out
         for part in parts[:-1]:
@@ -155,16 +327,32 @@ def flatten(case: dict) -> dict[str, Any]:
     return {k: ("" if v is None else v) for k, v in row.items()}
 
 
+def quote_formula(value: Any) -> Any:
+    """A text cell that a spreadsheet would take for a formula (=, +, -, @), with a ' before
+    it; one that already starts with ' before such a character gets one more, so that
+    import (unquote_formula) gives back exactly what was stored."""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def unquote_formula(value: str) -> str:
+    """A CSV cell as export wrote it, its formula guard (a leading ') taken away."""
+    return value[1:] if _QUOTED_FORMULA.match(value) else value
+
+
 # -- replaying a record -------------------------------------------------------------------------------
-def _section(rec: dict, name: str) -> dict:
+def _section(rec: dict, name: str, prefix: str = "") -> dict:
     value = rec.get(name)
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError(N_("{key}: must be a mapping"), key=name)
+        raise ValidationError(N_("{field}: must be a mapping"), field=prefix + name)
     unknown = sorted(set(value) - set(model.SECTIONS[name]) - {"recorded_by"})
     if unknown:
-        raise ValidationError(N_("{key}: unknown field {value}"), key=name, value=repr(unknown[0]))
+        raise ValidationError(
+            N_("{field}: unknown field {value}"), field=prefix + name, value=repr(unknown[0])
+        )
     return value
 
 
@@ -258,9 +446,9 @@ def _replay_decision(case: dict, sections: dict, config, cal, now) -> dict:
 def _replay_round(case: dict, rec: dict, config, now, *, prefix: str) -> dict:
     """One round of handling: the returned slip, the call-back, the closing, those of them
     the record holds (`prefix` names where it is, for messages: "reopens[0].")."""
-    handling = rec.get("handling") or {}
-    callback = rec.get("callback") or {}
-    closure = rec.get("closure") or {}
+    handling = _section(rec, "handling", prefix)
+    callback = _section(rec, "callback", prefix)
+    closure = _section(rec, "closure", prefix)
     if handling.get("resolved_at"):
 
         def when(key: str):
@@ -307,12 +495,51 @@ def _replay_round(case: dict, rec: dict, config, now, *, prefix: str) -> dict:
     return case
 
 
+def max_seq(pattern: str) -> int:
+    """The largest sequence number `pattern` writes in its width: 999,999 for {seq:06d} (and
+    for a {seq} without one)."""
+    m = re.search(r"{seq(?::[^}\d]*(\d+)[^}]*)?}", pattern)
+    width = int(m.group(1)) if m and m.group(1) else 6
+    return 10 ** min(width, 12) - 1
+
+
+def parse_case_no(case_no: str, pattern: str, regex: re.Pattern) -> tuple[str | None, int]:
+    """An imported case number's year (None when the pattern has none) and sequence number;
+    refused unless it is exactly what the numbering pattern makes (no other digits, no
+    other padding) and its sequence is within the pattern's width, so that the counter it
+    moves stays usable."""
+    m = regex.fullmatch(case_no)
+    groups = m.groupdict() if m else {}
+    digits = [groups.get("year") or "", groups.get("seq") or ""]
+    if (
+        m is None
+        or not all(d.isascii() and d.isdigit() for d in digits if d)
+        or len(digits[1]) > 12
+        or case_number(pattern, int(digits[0] or 0), int(digits[1])) != case_no
+    ):
+        raise ValidationError(
+            N_("{field}: {value} does not fit the numbering pattern {pattern}"),
+            field="case_no",
+            value=repr(case_no),
+            pattern=pattern,
+        )
+    seq, limit = int(digits[1]), max_seq(pattern)
+    if not 1 <= seq <= limit:
+        raise ValidationError(
+            N_("{field}: {value}: the sequence number must be between 1 and {limit}"),
+            field="case_no",
+            value=case_no,
+            limit=f"{limit:,}",
+        )
+    return groups.get("year"), seq
+
+
 def _penalty(value, field: str) -> dict:
     """closure.penalty as a mapping: a CSV cell holds it as JSON."""
     penalty = value or {}
     if isinstance(penalty, str):
         try:
-            penalty = json.loads(penalty)
+            penalty = parse_json(penalty, field, prefix=(field,))
         except json.JSONDecodeError:
             raise ValidationError(N_("{field}: not valid JSON"), field=field) from None
     if not isinstance(penalty, dict):
@@ -368,22 +595,14 @@ def import_cases(
                         config.numbering_pattern, int(counter), txn.next_seq(counter)
                     )
                 else:
+                    year, seq = parse_case_no(case["case_no"], config.numbering_pattern, regex)
                     if txn.exists(case["case_no"]) or case["case_no"] in seen:
                         raise ValidationError(
                             N_("{key}: {value} already exists"),
                             key="case_no",
                             value=case["case_no"],
                         )
-                    if any(c in case["case_no"] for c in "/\\|") or case["case_no"] in (".", ".."):
-                        raise ValidationError(
-                            N_("{key}: {value} is not a usable number"),
-                            key="case_no",
-                            value=repr(case["case_no"]),
-                        )
-                    m = regex.match(case["case_no"])
-                    if m:
-                        year = m.groupdict().get("year") or counter
-                        txn.bump_seq(year, int(m.group("seq")))
+                    txn.bump_seq(year or counter, seq)
             except ValidationError as exc:
                 raise RecordError(where, exc) from None
             seen.add(case["case_no"])
@@ -413,7 +632,7 @@ def export_cases(ws: Workspace, fmt: str, flt: CaseFilter | None = None) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: quote_formula(v) for k, v in row.items()} for row in rows)
     return "\ufeff" + buf.getvalue()  # a BOM, so that Excel opens it as UTF-8 (Chinese)
 
 
@@ -421,7 +640,10 @@ def read_source(path: str) -> str:
     import sys
 
     if path == "-":
-        return sys.stdin.read()
+        try:
+            return sys.stdin.read()
+        except UnicodeDecodeError:
+            raise ValidationError(N_("{path}: not UTF-8 text"), path=path) from None
     try:
         return Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
