@@ -116,6 +116,20 @@ def shown(text: Any) -> str:
     return render(_, field_flag) if callable(render) else _(str(text))
 
 
+def os_error_line(exc: OSError) -> str:
+    import errno
+
+    where = exc.filename or ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return tr("no space left on the disk (writing {path}); nothing was changed", path=where)
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return tr(
+            "cannot write {path}: the folder is read-only or not permitted; nothing was changed",
+            path=where,
+        )
+    return tr("cannot read or write {path}: {error}", path=where, error=exc.strerror or str(exc))
+
+
 def error_line(exc: ComplaintFormsError) -> str:
     return exc.render(_, field_flag)
 
@@ -142,6 +156,11 @@ class CFGroup(TranslatedHelp, click.Group):
         except ComplaintFormsError as exc:
             click.echo(f"complaintforms: {error_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            # A full disk or a read-only folder: plain words, not a traceback. Every write
+            # goes through a transaction, so nothing is left half-written.
+            click.echo(f"complaintforms: {os_error_line(exc)}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo(f"complaintforms: {_(N_('interrupted'))}", err=True)
             ctx.exit(130)

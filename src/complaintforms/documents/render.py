@@ -138,6 +138,10 @@ class HtmlRenderer:
             ) from None
         except TemplateError as exc:
             raise template_error(name, exc) from None
+        except (OverflowError, RecursionError, MemoryError) as exc:  # the sandbox's limits
+            raise RenderError(
+                N_("forms/{name}: the template asks too much ({error})"), name=name, error=str(exc)
+            ) from None
 
     def render(self, spec: FormSpec, context: dict, out: Path) -> None:
         out.write_text(self.to_string(spec, context), encoding="utf-8")
@@ -497,6 +501,12 @@ class DocxRenderer:
             template.save(buf)
         except TemplateError as exc:
             raise template_error(f"{spec.name}.docx", exc) from None
+        except (OverflowError, RecursionError, MemoryError) as exc:  # the sandbox's limits
+            raise RenderError(
+                N_("forms/{name}: the template asks too much ({error})"),
+                name=f"{spec.name}.docx",
+                error=str(exc),
+            ) from None
         except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as exc:
             raise RenderError(
                 N_("forms/{name}: not a Word document ({error})"),

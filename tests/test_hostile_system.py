@@ -1,0 +1,54 @@
+"""A full disk, a read-only folder and a template that asks too much get a plain reason,
+never "internal error", and nothing is half-written (issue 12, point 4)."""
+
+from __future__ import annotations
+
+import errno
+import json
+
+import pytest
+
+from complaintforms.storage import tinydb
+
+from .conftest import snapshot
+from .test_register import FULL_CASE
+
+
+def test_a_template_asking_for_a_huge_range_is_refused(cf, ws):
+    card = ws.forms_dir / "record_card.html"
+    card.write_text(
+        card.read_text(encoding="utf-8").replace(
+            "{% block body %}", "{% block body %}{% for i in range(100000000) %}{% endfor %}"
+        ),
+        encoding="utf-8",
+    )
+    before = snapshot(ws)
+    result = cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
+    assert result.exit_code == 1
+    assert "forms/record_card.html: the template asks too much" in result.stderr
+    assert "internal error" not in result.stderr
+    assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [(errno.ENOSPC, "no space left on the disk"), (errno.EROFS, "read-only or not permitted")],
+)
+def test_a_full_disk_or_a_read_only_folder_is_said_plainly(cf, ws, monkeypatch, code, words):
+    cf.json("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
+    before = snapshot(ws)
+
+    def refuse(path, data):
+        raise OSError(code, "refused by the test", str(path))
+
+    monkeypatch.setattr(tinydb, "write_file_synced", refuse)
+    result = cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
+    assert result.exit_code == 1 and words in result.stderr
+    assert "internal error" not in result.stderr
+    monkeypatch.undo()
+    after = snapshot(ws)
+    assert {k: v for k, v in after.items() if not k.startswith(".tmp")} == {
+        k: v for k, v in before.items() if not k.startswith(".tmp")
+    }
+    assert [c["case_no"] for c in ws.store.iter_records()] == ["TS-2026-000001"]
+    assert ws.store.verify_audit() == []
