@@ -52,3 +52,19 @@ def test_a_full_disk_or_a_read_only_folder_is_said_plainly(cf, ws, monkeypatch, 
     }
     assert [c["case_no"] for c in ws.store.iter_records()] == ["TS-2026-000001"]
     assert ws.store.verify_audit() == []
+
+
+def test_an_imported_due_date_before_the_acceptance_is_refused(cf, ws, tmp_path):
+    record = {
+        **FULL_CASE,
+        "case_no": "TS-2026-000100",
+        "decision": {"accepted": True, "by": "吴芳", "at": "2026-11-16T10:00:00+08:00"},
+        "assignment": {"department": "SVC", "due": "2026-11-10"},
+    }
+    source = tmp_path / "ledger.json"
+    source.write_text(json.dumps([record], ensure_ascii=False), encoding="utf-8")
+    before = snapshot(ws)
+    result = cf("case", "import", str(source))
+    assert result.exit_code == 1
+    assert "assignment.due: 2026-11-10 is before the acceptance (2026-11-16)" in result.stderr
+    assert snapshot(ws) == before

@@ -159,6 +159,13 @@ def accept(
         "reason": None,
         "validity": parse_enum("validity", validity, "validity") if validity else None,
     }
+    if due is not None and due < at.date():  # an imported ledger's own due date
+        raise ValidationError(
+            N_("{field}: {due} is before the acceptance ({accepted})"),
+            field="assignment.due",
+            due=due.isoformat(),
+            accepted=at.date().isoformat(),
+        )
     new["assignment"] = {
         "department": dep,
         "handler": handler,
