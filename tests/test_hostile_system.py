@@ -68,3 +68,18 @@ def test_an_imported_due_date_before_the_acceptance_is_refused(cf, ws, tmp_path)
     assert result.exit_code == 1
     assert "assignment.due: 2026-11-10 is before the acceptance (2026-11-16)" in result.stderr
     assert snapshot(ws) == before
+
+
+def test_a_legacy_ledger_names_its_own_numbering_pattern(cf, ws, tmp_path):
+    record = {**FULL_CASE, "case_no": "KS20190007", "received_at": "2019-03-04T09:00:00+08:00"}
+    source = tmp_path / "legacy.json"
+    source.write_text(json.dumps([record], ensure_ascii=False), encoding="utf-8")
+    refused = cf("case", "import", str(source))
+    assert refused.exit_code == 1 and "does not fit the numbering pattern" in refused.stderr
+    bad = cf("case", "import", str(source), "--pattern", "KS/{seq}")
+    assert bad.exit_code == 1 and "--pattern" in bad.stderr
+    done = cf.json("case", "import", str(source), "--pattern", "KS{year}{seq:04d}")
+    assert done["cases"] == ["KS20190007"]
+    assert cf.json("case", "show", "KS20190007")["received_at"].startswith("2019-03-04")
+    fresh = cf.json("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
+    assert fresh["case_no"] == "TS-2026-000001"  # the workspace's counter did not move

@@ -313,9 +313,14 @@ def case_history(state: State, case_no: str) -> None:
     type=click.Choice(["json", "yaml", "csv"]),
     help="Default: from the file name.",
 )
+@click.option(
+    "--pattern",
+    metavar="PATTERN",
+    help="The numbering of a legacy ledger, e.g. KS{year}{seq:04d} (default: the workspace's).",
+)
 @by_option("Who imports (for the audit log).")
 @pass_state
-def case_import(state: State, file: str, fmt: str | None, by: str) -> None:
+def case_import(state: State, file: str, fmt: str | None, by: str, pattern: str | None) -> None:
     """Import (migrate) cases from JSON, YAML or CSV: all records or none."""
     from complaintforms.services.ledger import import_file
 
@@ -328,7 +333,13 @@ def case_import(state: State, file: str, fmt: str | None, by: str) -> None:
 
     try:
         numbers = import_file(
-            state.ws, file, fmt, by=by, progress=lambda n: bar.update(n), on_total=on_total
+            state.ws,
+            file,
+            fmt,
+            by=by,
+            progress=lambda n: bar.update(n),
+            on_total=on_total,
+            pattern=pattern,
         )
     finally:
         if bar is not None:

@@ -555,13 +555,45 @@ def import_file(
     by: str,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    pattern: str | None = None,
 ) -> list[str]:
     """`case import FILE`: the file (or - for standard input) read in its format (from the
-    name when not given) and imported, all records or none."""
+    name when not given) and imported, all records or none. `pattern`: the numbering of a
+    legacy ledger, when it is not the workspace's."""
     fmt = detect_format(path, fmt)
     return import_cases(
-        ws, read_source(path), fmt, source=path, by=by, progress=progress, on_total=on_total
+        ws,
+        read_source(path),
+        fmt,
+        source=path,
+        by=by,
+        progress=progress,
+        on_total=on_total,
+        pattern=pattern,
     )
+
+
+def legacy_pattern(pattern: str) -> str:
+    """A legacy ledger's numbering pattern, checked like numbering.pattern."""
+    from complaintforms.config import _PATTERN_FIELDS
+
+    names = set(_PATTERN_FIELDS.findall(pattern or ""))
+    literal = _PATTERN_FIELDS.sub("", pattern or "")
+    problem = None
+    if "seq" not in names:
+        problem = N_("{field}: {value} must contain {{seq}}, e.g. TS-{{year}}-{{seq:06d}}")
+    elif names - {"seq", "year"}:
+        problem = N_("{field}: {value} may name only {{year}} and {{seq}}")
+    elif any(c in literal for c in "|/\\:") or any(c.isspace() for c in literal):
+        problem = N_("{field}: {value} must not contain spaces or any of | / \\ :")
+    else:
+        try:
+            pattern.format(year=2026, seq=1)
+        except (ValueError, IndexError, KeyError):
+            problem = N_("{field}: {value} cannot be formatted")
+    if problem:
+        raise ValidationError(problem, field="pattern", value=repr(pattern))
+    return pattern
 
 
 def import_cases(
@@ -573,14 +605,19 @@ def import_cases(
     by: str,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    pattern: str | None = None,
 ) -> list[str]:
-    """Import every record or none. Returns the case numbers in order."""
+    """Import every record or none. Returns the case numbers in order. Numbers of a legacy
+    `pattern` are kept as they are; only those the workspace's own pattern makes move its
+    counters (so that a new number never repeats one)."""
     config = ws.config
+    own = config.numbering_pattern
+    pattern = legacy_pattern(pattern) if pattern else own
     records = read_records(text, fmt, source)
     if on_total:
         on_total(len(records))
     cal, now = work_calendar(ws), clock_now()
-    regex = number_regex(config.numbering_pattern)
+    regex, own_regex = number_regex(pattern), number_regex(own)
     numbers: list[str] = []
     with ws.store.transaction() as txn:
         seen: set[str] = set()
@@ -595,14 +632,17 @@ def import_cases(
                         config.numbering_pattern, int(counter), txn.next_seq(counter)
                     )
                 else:
-                    year, seq = parse_case_no(case["case_no"], config.numbering_pattern, regex)
+                    year, seq = parse_case_no(case["case_no"], pattern, regex)
                     if txn.exists(case["case_no"]) or case["case_no"] in seen:
                         raise ValidationError(
                             N_("{key}: {value} already exists"),
                             key="case_no",
                             value=case["case_no"],
                         )
-                    txn.bump_seq(year or counter, seq)
+                    if pattern != own and own_regex.fullmatch(case["case_no"]):
+                        year, seq = parse_case_no(case["case_no"], own, own_regex)
+                    if pattern == own or own_regex.fullmatch(case["case_no"]):
+                        txn.bump_seq(year or counter, seq)
             except ValidationError as exc:
                 raise RecordError(where, exc) from None
             seen.add(case["case_no"])
