@@ -5,6 +5,8 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,30 @@ def font_cache(tmp_path_factory) -> Path:
     # set COMPLAINTFORMS_LANG themselves.
     os.environ["COMPLAINTFORMS_LANG"] = "en"
     return path
+
+
+@pytest.fixture
+def server_env(tmp_path):
+    """The environment of commands that use a warm render server of their own, stopped
+    afterwards."""
+    import tempfile
+
+    run = Path(tempfile.mkdtemp(prefix="cf-run-"))  # short: a socket path has 107 bytes
+    env = {
+        "COMPLAINTFORMS_RENDER_SERVER": "1",
+        "COMPLAINTFORMS_RENDER_SERVER_IDLE": "30",
+        "COMPLAINTFORMS_RUN_DIR": str(run),
+    }
+    yield env
+    # Stop every server of this test, including one still starting (its command line names
+    # the socket in `run`).
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(run).encode() in cmdline.read_bytes():
+                os.kill(int(cmdline.parent.name), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+    shutil.rmtree(run, ignore_errors=True)
 
 
 @pytest.fixture

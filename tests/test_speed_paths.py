@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import time
-from pathlib import Path
-
-import pytest
 
 from complaintforms.documents import fonts as formfont
 from complaintforms.documents import server as renderd
@@ -111,28 +107,6 @@ def test_a_stale_socket_means_rendering_in_process(ws, tmp_path, monkeypatch):
     css = ws.forms_dir / "forms.css"
     css.write_text(css.read_text() + "\n/* edited */\n")
     assert renderd.socket_path(ws.forms_dir, ws.config.font_sans) != path
-
-
-@pytest.fixture
-def server_env(tmp_path):
-    import tempfile
-
-    run = Path(tempfile.mkdtemp(prefix="cf-run-"))  # short: a socket path has 107 bytes
-    env = {
-        "COMPLAINTFORMS_RENDER_SERVER": "1",
-        "COMPLAINTFORMS_RENDER_SERVER_IDLE": "30",
-        "COMPLAINTFORMS_RUN_DIR": str(run),
-    }
-    yield env
-    # Stop every server of this test, including one still starting (its command line names
-    # the socket in `run`).
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if str(run).encode() in cmdline.read_bytes():
-                os.kill(int(cmdline.parent.name), signal.SIGTERM)
-        except (OSError, ValueError):
-            pass
-    shutil.rmtree(run, ignore_errors=True)
 
 
 def test_render_server_serves_the_next_command(tmp_path, server_env, monkeypatch):

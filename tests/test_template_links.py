@@ -80,3 +80,36 @@ def test_a_linked_word_template_outside_forms_is_refused(cf, ws, tmp_path):
     os.symlink(outside, ws.forms_dir / "record_card.docx")
     result = cf("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
     assert result.exit_code == 1 and "record_card.docx" in result.stderr
+
+
+def test_the_render_server_refuses_a_link_outside_forms_too(tmp_path, server_env, monkeypatch):
+    """The warm render process uses the same loader: a link added while it runs is refused
+    by it, and nothing is written."""
+    import time
+
+    from complaintforms.documents import server as renderd
+    from complaintforms.workspace import Workspace
+
+    from .conftest import run_cli
+    from .test_speed_paths import CASE
+
+    root = tmp_path / "ws"
+    assert run_cli("init", str(root), env=server_env).returncode == 0
+    case = json.dumps(CASE, ensure_ascii=False)
+    first = run_cli("-w", str(root), "case", "new", "--from", "-", env=server_env, input_text=case)
+    assert first.returncode == 0, first.stderr
+    for key, value in server_env.items():
+        monkeypatch.setenv(key, value)
+    ws = Workspace.open(root)
+    deadline = time.monotonic() + 60
+    while renderd.status(ws.forms_dir, ws.config.font_sans) is None:
+        assert time.monotonic() < deadline, "the render server did not start"
+        time.sleep(0.2)
+    secret = tmp_path / "passwd"
+    secret.write_text(SECRET, encoding="utf-8")
+    os.symlink(secret, ws.forms_dir / "evil.html")
+    include_in_card(ws, "evil.html")
+    second = run_cli("-w", str(root), "case", "new", "--from", "-", env=server_env, input_text=case)
+    assert second.returncode == 1 and "leads outside forms/" in second.stderr
+    assert renderd.status(ws.forms_dir, ws.config.font_sans)["served"] >= 1
+    assert ws.store.count() == 1
