@@ -83,3 +83,23 @@ def test_a_legacy_ledger_names_its_own_numbering_pattern(cf, ws, tmp_path):
     assert cf.json("case", "show", "KS20190007")["received_at"].startswith("2019-03-04")
     fresh = cf.json("case", "new", "--from", "-", input=json.dumps(FULL_CASE, ensure_ascii=False))
     assert fresh["case_no"] == "TS-2026-000001"  # the workspace's counter did not move
+
+
+def test_the_scan_limits_come_from_the_workspace(cf, ws, tmp_path):
+    from PIL import Image
+
+    config = ws.config_path
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text + "\nscan: {max_pages: 2, max_page_megapixels: 1}\n", encoding="utf-8")
+    pages = [Image.new("L", (500, 700), 255) for _ in range(3)]
+    stack = tmp_path / "three.pdf"
+    pages[0].save(stack, format="PDF", save_all=True, append_images=pages[1:], resolution=72)
+    big = tmp_path / "big.png"
+    Image.new("1", (1500, 1500), 1).save(big)
+    result = cf("scan", "intake", str(stack), str(big), json_out=True)
+    assert result.exit_code == 1
+    reasons = " ".join(r["reason"] for r in json.loads(result.stdout)["rejected"])
+    assert "more than 2 in one file" in reasons and "more than 1 megapixels" in reasons
+    config.write_text(text + "\nscan: {max_pagez: 2}\n", encoding="utf-8")
+    bad = cf("case", "list")
+    assert bad.exit_code == 1 and "scan.max_pagez" in bad.stderr

@@ -56,6 +56,9 @@ class Config:
     font_sans: str
     font_fallback: tuple[str, ...] = ()
     language: str = "zh-CN"
+    # scan intake's limits (max_file_mb, max_pages, max_page_mm, max_page_megapixels); the
+    # defaults of services/intake.py for what is not set
+    scan: dict[str, float] = field(default_factory=dict)
     extra_fields: tuple[ExtraField, ...] = field(default_factory=tuple)
     form_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -187,7 +190,31 @@ def parse_config(raw: Any, path: Path) -> Config:
         extra_fields=_extra_fields(r, top.get("extra_fields")),
         form_overrides=_form_overrides(r, top.get("forms")),
         language=_language(r, top.get("language")),
+        scan=_scan(r, top.get("scan")),
     )
+
+
+SCAN_KEYS = ("max_file_mb", "max_pages", "max_page_mm", "max_page_megapixels")
+
+
+def _scan(r: _Reader, raw: Any) -> dict[str, float]:
+    scan = r.mapping(raw, "scan", required=False)
+    out = {}
+    for key, value in scan.items():
+        if key not in SCAN_KEYS:
+            raise r.fail(
+                f"scan.{key}", N_("unknown setting; known: {known}"), known=", ".join(SCAN_KEYS)
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 < value < float("inf")
+        ):
+            raise r.fail(
+                f"scan.{key}", N_("must be a number above 0, not {value}"), value=repr(value)
+            )
+        out[key] = float(value)
+    return out
 
 
 def _numbering(r: _Reader, raw: Any) -> str:

@@ -10,6 +10,7 @@ that cannot be matched is kept under records/unmatched/ with the reason, and rep
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import io
 import math
@@ -43,6 +44,40 @@ MAX_PAGE_POINTS = 4768.0  # the longer side of a PDF page, in points: 2A0 (1189 
 MAX_PAGE_PIXELS = 40_000_000  # one page as read: PDFs are rendered at a lower resolution to
 # fit it, images (or frames) with more pixels are refused before they are decoded
 
+
+@dataclass(frozen=True)
+class ScanLimits:
+    file_bytes: int
+    pages: int
+    page_points: float
+    page_pixels: int
+
+
+# The limits of the intake under way (set from the workspace's `scan:` settings); the
+# module's constants when none is set. A context variable, so that intakes running at once
+# (the web interface) each keep their own.
+_LIMITS: contextvars.ContextVar[ScanLimits | None] = contextvars.ContextVar(
+    "scan_limits", default=None
+)
+
+
+def limits() -> ScanLimits:
+    return _LIMITS.get() or ScanLimits(MAX_FILE_BYTES, MAX_PAGES, MAX_PAGE_POINTS, MAX_PAGE_PIXELS)
+
+
+def limits_for(config) -> ScanLimits:
+    """The workspace's `scan:` settings over the defaults."""
+    given = getattr(config, "scan", None) or {}
+    return ScanLimits(
+        int(given["max_file_mb"] * 1024 * 1024) if "max_file_mb" in given else MAX_FILE_BYTES,
+        int(given.get("max_pages", MAX_PAGES)),
+        given["max_page_mm"] / 25.4 * 72 if "max_page_mm" in given else MAX_PAGE_POINTS,
+        int(given["max_page_megapixels"] * 1_000_000)
+        if "max_page_megapixels" in given
+        else MAX_PAGE_PIXELS,
+    )
+
+
 # Why a page was kept unmatched, when no code on it could be checked: stored in English in
 # the note beside the page, compared here, shown translated (services.messages.Notice).
 NO_CODE = Notice(N_("no code"))
@@ -75,7 +110,7 @@ class Source:
     def data(self) -> bytes:
         if self.cached is None:
             with open_scan(self.path, self.follow) as fh:
-                data = fh.read(MAX_FILE_BYTES + 1)
+                data = fh.read(limits().file_bytes + 1)
             if hashlib.sha256(data).hexdigest() != self.sha256:
                 raise ValidationError(
                     N_("{name}: changed while it was being taken in; run the intake again"),
@@ -279,11 +314,11 @@ def read_source(entry: Entry) -> Source:
     """The file's digest and kind, read in pieces (its bytes are not kept)."""
     with open_scan(entry.path, entry.follow) as fh:
         size = os.fstat(fh.fileno()).st_size
-        if size > MAX_FILE_BYTES:
+        if size > limits().file_bytes:
             raise Refused(
                 Notice(
                     N_("larger than {limit} MB ({size} MB): not read, not kept"),
-                    limit=MAX_FILE_BYTES // (1024 * 1024),
+                    limit=limits().file_bytes // (1024 * 1024),
                     size=math.ceil(size / (1024 * 1024)),
                 )
             )
@@ -296,24 +331,24 @@ def read_source(entry: Entry) -> Source:
 
 
 def render_scale(width: float, height: float) -> float:
-    """SCAN_DPI, or less when the page would have more than MAX_PAGE_PIXELS."""
+    """SCAN_DPI, or less when the page would have more pixels than the limit."""
     scale = SCAN_DPI / 72
-    if width * height * scale * scale > MAX_PAGE_PIXELS:
-        scale = math.sqrt(MAX_PAGE_PIXELS / (width * height)) * 0.99
+    if width * height * scale * scale > limits().page_pixels:
+        scale = math.sqrt(limits().page_pixels / (width * height)) * 0.99
     return scale
 
 
 def check_page_size(index: int, width: float, height: float) -> None:
     if not (width > 0 and height > 0 and math.isfinite(width) and math.isfinite(height)):
         raise Refused(Notice(N_("page {page} has no size"), page=index + 1))
-    if max(width, height) > MAX_PAGE_POINTS:
+    if max(width, height) > limits().page_points:
         raise Refused(
             Notice(
                 N_("page {page} is {width} x {height} mm, larger than {limit} mm: not read"),
                 page=index + 1,
                 width=round(width / 72 * 25.4),
                 height=round(height / 72 * 25.4),
-                limit=round(MAX_PAGE_POINTS / 72 * 25.4),
+                limit=round(limits().page_points / 72 * 25.4),
             )
         )
 
@@ -323,7 +358,7 @@ def too_many_pages(count: int) -> Refused:
         Notice(
             N_("{pages} pages, more than {limit} in one file: not read"),
             pages=count,
-            limit=MAX_PAGES,
+            limit=limits().pages,
         )
     )
 
@@ -335,7 +370,7 @@ def too_many_pixels(index: int, width: int, height: int) -> Refused:
             page=index + 1,
             width=width,
             height=height,
-            limit=round(MAX_PAGE_PIXELS / 1_000_000),
+            limit=round(limits().page_pixels / 1_000_000),
         )
     )
 
@@ -359,7 +394,7 @@ def _pdf_pages(source: Source, fh):
         raise Refused(Notice(N_("not a readable PDF ({error})"), error=str(exc))) from None
     try:
         count = len(pdf)
-        if count > MAX_PAGES:
+        if count > limits().pages:
             raise too_many_pages(count)
         if count == 0:
             raise Refused(Notice(N_("a PDF without pages")))
@@ -407,12 +442,12 @@ def _image_pages(source: Source, fh):
             image = Image.open(fh)
             frames = []
             for i, frame in enumerate(ImageSequence.Iterator(image)):
-                if i >= MAX_PAGES:
+                if i >= limits().pages:
                     raise too_many_pages(getattr(image, "n_frames", i + 1))
                 width, height = frame.size
                 if width <= 0 or height <= 0:
                     raise Refused(Notice(N_("page {page} has no size"), page=i + 1))
-                if width * height > MAX_PAGE_PIXELS:
+                if width * height > limits().page_pixels:
                     raise too_many_pixels(i, width, height)
                 frames.append(i)
             source.pages = len(frames)
@@ -425,7 +460,7 @@ def _image_pages(source: Source, fh):
         raise Refused(
             Notice(
                 N_("more than {limit} megapixels: not read"),
-                limit=round(MAX_PAGE_PIXELS / 1_000_000),
+                limit=round(limits().page_pixels / 1_000_000),
             )
         ) from None
     except MemoryError:
@@ -448,7 +483,7 @@ def find_codes(image) -> list[str]:
         from PIL import ImageFilter, ImageOps
 
         boosted = ImageOps.autocontrast(image.filter(ImageFilter.MedianFilter(3)))
-        if boosted.width < 2000 and boosted.width * boosted.height * 4 <= MAX_PAGE_PIXELS:
+        if boosted.width < 2000 and boosted.width * boosted.height * 4 <= limits().page_pixels:
             boosted = boosted.resize((boosted.width * 2, boosted.height * 2))
         found = zxingcpp.read_barcodes(boosted, formats=fmt)
     return [r.text for r in found if r.text]
@@ -665,7 +700,22 @@ def intake(
 ) -> IntakeReport:
     """`scan intake`: attach every matched form to its case; keep and report the rest. Each
     file on its own: one that cannot be read is kept whole under unmatched/ (or reported,
-    when it is not a regular file), and the others go on."""
+    when it is not a regular file), and the others go on; within the workspace's limits."""
+    token = _LIMITS.set(limits_for(ws.config))
+    try:
+        return _intake(ws, paths, by=by, progress=progress, on_total=on_total)
+    finally:
+        _LIMITS.reset(token)
+
+
+def _intake(
+    ws: Workspace,
+    paths: Iterable[Path],
+    *,
+    by: str,
+    progress: Callable[[int], None] | None,
+    on_total: Callable[[int], None] | None,
+) -> IntakeReport:
     entries = collect_entries(paths)
     if on_total:
         on_total(count_pages(entries))
@@ -774,13 +824,13 @@ def count_pages(entries: list[Entry] | list[Path]) -> int:
         try:
             with open_scan(entry.path, entry.follow) as fh:
                 size = os.fstat(fh.fileno()).st_size
-                if 0 < size <= MAX_FILE_BYTES and sniff(fh.read(1024)) == "pdf":
+                if 0 < size <= limits().file_bytes and sniff(fh.read(1024)) == "pdf":
                     import pypdfium2 as pdfium
 
                     fh.seek(0)
                     pdf = pdfium.PdfDocument(fh)
                     try:
-                        count = len(pdf) if len(pdf) <= MAX_PAGES else 1
+                        count = len(pdf) if len(pdf) <= limits().pages else 1
                     finally:
                         pdf.close()
         except Exception:  # read properly, and reported, by plan_intake
@@ -796,7 +846,11 @@ def attach_for_case(
 
     Pages with this case's code are attached by their code; a scan in which no code can be
     read is attached as the clerk says; a code of another case or workspace is refused."""
-    plan = plan_intake(ws, collect_entries([path]))
+    token = _LIMITS.set(limits_for(ws.config))
+    try:
+        plan = plan_intake(ws, collect_entries([path]))
+    finally:
+        _LIMITS.reset(token)
     if plan.rejected:
         raise ValidationError(
             N_("{field}: {name}: {reason}"),
