@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from complaintforms.services import archive
+from complaintforms.services import archive, bagzip
 
 from .test_archive import bundle, sealed
 
@@ -120,8 +120,8 @@ def test_the_caps_hold_while_streaming_when_headers_lie(cf, ws, tmp_path, monkey
 
 def test_the_total_cap(cf, ws, tmp_path, monkeypatch):
     [a, _] = sealed(cf, tmp_path)
-    monkeypatch.setattr(archive, "MAX_UNPACKED_BYTES", 1024**2)
-    monkeypatch.setattr(archive, "RATIO_FLOOR", 1024**2)
+    monkeypatch.setattr(bagzip, "MAX_UNPACKED_BYTES", 1024**2)
+    monkeypatch.setattr(bagzip, "RATIO_FLOOR", 1024**2)
     big = bundle(ws, a)
     files = entries(big)
     files[f"{a}/data/events.jsonl"] = os.urandom(3 * 1024**2 // 2)  # listed, so it is read

@@ -15,6 +15,7 @@ from complaintforms.cli.base import (
     emit,
     pass_state,
     progress_bar,
+    report_problems,
     shown,
     tr,
 )
@@ -118,13 +119,7 @@ def archive_verify(state: State, refs: tuple[str, ...], all_bundles: bool) -> No
     try:
         result = verify(state.ws, None if all_bundles else list(refs))
     except ArchiveVerificationError as exc:
-        emit(
-            state,
-            {"ok": False, "problems": exc.problems},
-            "\n".join(shown(p) for p in exc.problems),
-        )
-        click.echo("complaintforms: " + tr("{n} problem(s) found", n=len(exc.problems)), err=True)
-        sys.exit(1)
+        report_problems(state, exc.problems)
     emit(
         state,
         {"ok": True, **result},

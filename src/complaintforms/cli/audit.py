@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from complaintforms.cli.base import CFGroup, State, cli, emit, pass_state, shown, tr
+from complaintforms.cli.base import (
+    CFGroup,
+    State,
+    cli,
+    emit,
+    pass_state,
+    report_problems,
+    tr,
+)
 
 
 @cli.group(cls=CFGroup)
@@ -30,13 +36,7 @@ def audit_verify(state: State, anchors: tuple[str, ...]) -> None:
     try:
         result = verify(state.ws, anchors)
     except AuditError as exc:
-        emit(
-            state,
-            {"ok": False, "problems": exc.problems},
-            "\n".join(shown(p) for p in exc.problems),
-        )
-        click.echo("complaintforms: " + tr("{n} problem(s) found", n=len(exc.problems)), err=True)
-        sys.exit(1)
+        report_problems(state, exc.problems)
     emit(
         state,
         {"ok": True, **result},

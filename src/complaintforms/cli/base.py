@@ -130,6 +130,13 @@ def os_error_line(exc: OSError) -> str:
     return tr("cannot read or write {path}: {error}", path=where, error=exc.strerror or str(exc))
 
 
+def report_problems(state: State, problems: list) -> None:
+    """Every problem a check found (bundles, the audit log): listed, counted, exit 1."""
+    emit(state, {"ok": False, "problems": problems}, "\n".join(shown(p) for p in problems))
+    click.echo("complaintforms: " + tr("{n} problem(s) found", n=len(problems)), err=True)
+    sys.exit(1)
+
+
 def error_line(exc: ComplaintFormsError) -> str:
     return exc.render(_, field_flag)
 
