@@ -122,7 +122,7 @@ def test_render_server_serves_the_next_command(tmp_path, server_env, monkeypatch
     from complaintforms.workspace import Workspace
 
     ws = Workspace.open(root)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded 2-core machine starts it slowly
     while renderd.status(ws.forms_dir, ws.config.font_sans) is None:
         assert time.monotonic() < deadline, "the render server did not start"
         time.sleep(0.2)
