@@ -124,9 +124,11 @@ def prepare_list(
     kind: str,
     where: dict,
     printed_period: str | None = None,
+    head: dict | None = None,
 ) -> Prepared:
     """A register or list (not one case's form). `period` goes into the QR code; the form
-    prints `printed_period`, by default the period in Chinese (2026年第四季度)."""
+    prints `printed_period`, by default the period in Chinese (2026年第四季度), and the audit
+    `head` (by default the store's head now) as its anchor."""
     from complaintforms.domain.paper import cn_period
 
     spec = get_form(form, ws.config)
@@ -139,7 +141,7 @@ def prepare_list(
         qr=make_ref(ws, period, spec.name, serial).payload,
         serial=serial,
         generated_at=at,
-        anchor=audit_anchor(ws.store.audit_head()),
+        anchor=audit_anchor(head or ws.store.audit_head()),
     )
     return Prepared(spec, serial, context, kind, where)
 

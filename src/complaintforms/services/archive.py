@@ -49,7 +49,7 @@ from complaintforms.services.bagzip import (
 )
 from complaintforms.services.cases import quarter_months
 from complaintforms.services.messages import Notice, as_error, joined
-from complaintforms.storage.base import MAX_TRIES, Conflict
+from complaintforms.storage.base import MAX_TRIES, Conflict, new_event
 from complaintforms.storage.paths import logical, shown, stored_path
 from complaintforms.workspace import Workspace
 
@@ -225,23 +225,26 @@ def build(
             result.bundles.append(bundle_entry(ws, archived, len(data)))
             if progress:
                 progress(1)
-        transfer = _transfer_list(ws, quarter, result.bundles, now, by) if quarter else None
+        events = [build_event(case, archived, by, now) for case, archived, _, _ in sealed]
+        # The transfer list's anchor covers the bundles' own events, so that a bundle swapped
+        # later (with its digest and event rewritten) no longer matches the signed paper: the
+        # head those events will make is predicted here and checked when they are logged.
+        head = ws.store.audit_head()
+        for event in events:
+            head = new_event(head, *event[:4], **event[4])  # action, by, case, at, fields
+        transfer = _transfer_list(ws, quarter, result.bundles, now, by, head) if quarter else None
         try:
             with ws.store.transaction() as txn:
-                for case, archived, rel, data in sealed:
+                logged: dict = {}
+                for (case, archived, rel, data), event in zip(sealed, events, strict=True):
                     if txn.get(case["case_no"]) != case:
                         raise Conflict
                     txn.put_file(rel, data)
                     txn.replace(archived)
-                    txn.log(
-                        "archive.build",
-                        by,
-                        case["case_no"],
-                        at=now,
-                        before={"status": case["status"], "archive": case["archive"]},
-                        after={"status": "archived", "archive": archived["archive"]},
-                        sha256=archived["archive"]["sha256"],
-                    )
+                    action, who, key, at, fields = event
+                    logged = txn.log(action, who, key, at=at, **fields)
+                if transfer is not None and logged.get("hash") != head["hash"]:
+                    raise Conflict  # another event came first: the anchor would be wrong
                 if transfer is not None:
                     doc, files = transfer
                     result.transfer_list = store_files(txn, doc, files, at=now)
@@ -256,6 +259,21 @@ def build(
             continue
         return result
     raise StorageError(N_("the cases changed while their bundles were made; try again"))
+
+
+def build_event(case: dict, archived: dict, by: str, at: str) -> tuple:
+    """The audit event of sealing one case: (action, by, case, at, fields)."""
+    return (
+        "archive.build",
+        by,
+        case["case_no"],
+        at,
+        {
+            "before": {"status": case["status"], "archive": case["archive"]},
+            "after": {"status": "archived", "archive": archived["archive"]},
+            "sha256": archived["archive"]["sha256"],
+        },
+    )
 
 
 def bundle_entry(ws: Workspace, case: dict, size: int) -> dict:
@@ -275,8 +293,9 @@ def bundle_entry(ws: Workspace, case: dict, size: int) -> dict:
     }
 
 
-def _transfer_list(ws: Workspace, quarter: str, bundles: list[dict], now: str, by: str):
-    """The quarter's transfer list, rendered (no lock held): (document, files)."""
+def _transfer_list(ws: Workspace, quarter: str, bundles: list[dict], now: str, by: str, head: dict):
+    """The quarter's transfer list, rendered (no lock held) with the audit `head` its
+    bundles' events make: (document, files)."""
     from complaintforms.documents.pipeline import prepare_list, render_files, reserve_serials
 
     year, q = quarter[:4], quarter[-1]
@@ -290,6 +309,7 @@ def _transfer_list(ws: Workspace, quarter: str, bundles: list[dict], now: str, b
         at=now,
         kind="transfer_list",
         where={"year": year, "quarter": q},
+        head=head,
     )
     return doc, render_files(ws, doc, ("pdf", "docx"))
 
