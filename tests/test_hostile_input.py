@@ -6,6 +6,8 @@ import copy
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import snapshot
 from .test_ledger import CLOSED
@@ -295,47 +297,41 @@ def test_csv_export_neutralises_formulas_and_import_restores_them(cf, tmp_path):
 
 
 # -- property: whatever JSON-like value comes in, a result or a reason ----------------------------
-try:
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
-except ImportError:  # pragma: no cover - hypothesis is a test extra
-    given = None
+_weird_text = st.text(
+    st.characters(codec=None, exclude_categories=())
+    | st.sampled_from(
+        ["\ud800", "\u202e", "\u200b", "\u200d", "\ufeff", "\x00", "=", "😀", "王", "\n"]
+    ),
+    max_size=12,
+)
+_keys = st.sampled_from(sorted(FULL_CASE) + ["name", "phone", "type", "staff"]) | _weird_text
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=10**50, max_value=10**60)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | _weird_text
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+    max_leaves=12,
+)
 
-if given is not None:
-    _weird_text = st.text(
-        st.characters(codec=None, exclude_categories=())
-        | st.sampled_from(
-            ["\ud800", "\u202e", "\u200b", "\u200d", "\ufeff", "\x00", "=", "😀", "王", "\n"]
-        ),
-        max_size=12,
-    )
-    _keys = st.sampled_from(sorted(FULL_CASE) + ["name", "phone", "type", "staff"]) | _weird_text
-    _scalars = (
-        st.none()
-        | st.booleans()
-        | st.integers()
-        | st.integers(min_value=10**50, max_value=10**60)
-        | st.floats(allow_nan=True, allow_infinity=True)
-        | _weird_text
-    )
-    _values = st.recursive(
-        _scalars,
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
-        max_leaves=12,
-    )
 
-    @settings(
-        max_examples=60,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(changes=st.dictionaries(_keys, _values, max_size=4), whole=st.booleans())
-    def test_any_json_value_ends_in_success_or_a_reason(cf, changes, whole):
-        data = {**FULL_CASE, **changes} if whole else changes
-        text = json.dumps(data, ensure_ascii=True)
-        result = cf("case", "new", "--from", "-", input=text)
-        assert result.exit_code in (0, 1), (result.exit_code, result.stderr)
-        assert "internal error" not in result.stderr, result.stderr
-        assert "Traceback" not in result.stderr
-        if result.exit_code == 1:
-            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(changes=st.dictionaries(_keys, _values, max_size=4), whole=st.booleans())
+def test_any_json_value_ends_in_success_or_a_reason(cf, changes, whole):
+    data = {**FULL_CASE, **changes} if whole else changes
+    text = json.dumps(data, ensure_ascii=True)
+    result = cf("case", "new", "--from", "-", input=text)
+    assert result.exit_code in (0, 1), (result.exit_code, result.stderr)
+    assert "internal error" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    if result.exit_code == 1:
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
