@@ -7,6 +7,7 @@ several runs in this one process, since the machine is shared and noisy.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -173,9 +174,9 @@ def warm_pdf_seconds(root: Path, runs: int = 10) -> float:
     return statistics.median(times)
 
 
-def scan_stack(root: Path, pages: int = 100) -> Path:
-    """A 100-page image-only PDF at 200 dpi: real slips, skewed and speckled, as a scanner
-    would deliver a stack."""
+def scan_slips(root: Path, count: int = 10) -> list[tuple[str, object]]:
+    """`count` real feedback slips of new accepted cases in `root`, rendered at 200 dpi,
+    skewed and blurred as a scanner delivers them: (case_no, RGB image)."""
     import random
 
     import pypdfium2 as pdfium
@@ -185,8 +186,8 @@ def scan_stack(root: Path, pages: int = 100) -> Path:
     from complaintforms.workspace import Workspace
 
     ws = Workspace.open(root)
-    images = []
-    for i in range(10):
+    slips = []
+    for i in range(count):
         case_no = json.loads(
             subprocess.run(
                 [EXE, "-w", str(root), "--json", "case", "new", "--from", "-"],
@@ -204,7 +205,14 @@ def scan_stack(root: Path, pages: int = 100) -> Path:
         image = image.rotate(random.Random(i).uniform(-3, 3), expand=True, fillcolor=255).filter(
             ImageFilter.GaussianBlur(0.8)
         )
-        images.append(image.convert("RGB"))
+        slips.append((case_no, image.convert("RGB")))
+    return slips
+
+
+def scan_stack(root: Path, pages: int = 100) -> Path:
+    """A 100-page image-only PDF at 200 dpi: real slips, skewed and speckled, as a scanner
+    would deliver a stack."""
+    images = [image for _, image in scan_slips(root, 10)]
     sheets = [images[i % 10] for i in range(pages)]
     path = OUT / "stack-100.pdf"
     sheets[0].save(path, format="PDF", save_all=True, append_images=sheets[1:], resolution=200)
@@ -229,6 +237,80 @@ def scan_intake_rate() -> tuple[str, float, float]:
         f"scan intake: 100 pages in {seconds:.1f} s = {100 / seconds:.1f} pages/s", file=sys.stderr
     )
     return ("scan intake, 100-page 200 dpi stack (s/page)", seconds / 100, 0.25)
+
+
+# Files of the kind that once took scan intake past 6 GB or 300 s (issue 12), as the tests
+# build them: each must now be refused or downscaled, and kept unmatched.
+HOSTILE_FILES = (
+    "page-14400pt.pdf",  # one 14400 x 14400 pt page in a few hundred bytes: was 51 s, 6.5 GB
+    "blank-3000-pages.pdf",  # was past 300 s
+    "bomb-20000px.png",  # 20000 x 20000 pixels in 76 KB: was a DecompressionBombError
+    "mediabox-300000pt.pdf",  # was a MemoryError
+    # Not from the issue: the largest page still read (4768 pt, 2A0's long side, on both
+    # sides), rendered at the pixel limit instead of 200 dpi: what a page may cost.
+    "page-4768pt.pdf",
+)
+
+
+def hostile_intake() -> list[tuple[str, float, float]]:
+    """One `scan intake` of a folder holding the hostile files and three good slips (two
+    PNG, one image-only PDF): its time and peak memory, the slips matched and the rest kept."""
+    from PIL import Image
+
+    sys.path.insert(0, str(REPO))
+    from tests.test_intake_hostile import raw_pdf
+
+    root = workspace("hostile", 0)
+    folder = OUT / "hostile-scans"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    slips = scan_slips(root, 3)
+    for i, (_, image) in enumerate(slips):
+        if i == 2:
+            image.save(folder / f"slip-{i + 1}.pdf", format="PDF", resolution=200)
+        else:
+            image.save(folder / f"slip-{i + 1}.png")
+    (folder / HOSTILE_FILES[0]).write_bytes(raw_pdf(1, 14400))
+    (folder / HOSTILE_FILES[1]).write_bytes(raw_pdf(3000))
+    Image.new("1", (20000, 20000), 1).save(folder / HOSTILE_FILES[2], optimize=True)
+    (folder / HOSTILE_FILES[3]).write_bytes(raw_pdf(1, 300_000))
+    (folder / HOSTILE_FILES[4]).write_bytes(raw_pdf(1, 4768))
+    stop_servers()  # nothing else running beside the intake
+    out = OUT / "hostile-intake.json"
+    seconds, mb = peak_rss_mb(
+        [EXE, "-w", str(root), "--json", "scan", "intake", str(folder)],
+        ok=(0, 1),  # 1: some files were not attached, which is the point
+        stdout=out,
+        high_water=True,
+    )
+    try:
+        report = json.loads(out.read_text(encoding="utf-8"))
+    except ValueError:
+        raise SystemExit(
+            "scan intake of hostile files gave no report:\n"
+            + out.with_suffix(".stderr").read_text(encoding="utf-8")
+        ) from None
+    assert sorted(m["case_no"] for m in report["matched"]) == sorted(c for c, _ in slips), report
+    assert {m["source"] for m in report["matched"]}.isdisjoint(HOSTILE_FILES), report
+    kept = {u["source"] for u in report["unmatched"] if u["path"]} | {
+        r["source"] for r in report["rejected"] if r["path"]
+    }
+    assert kept >= set(HOSTILE_FILES), report
+    assert report["incomplete"] is True, report
+    sizes = ", ".join(f"{name} {(folder / name).stat().st_size:,} B" for name in HOSTILE_FILES)
+    print(
+        f"scan intake of hostile files: {seconds:.1f} s, {mb:.0f} MB peak; {sizes}; "
+        f"{len(report['matched'])} matched, {len(report['unmatched'])} pages unmatched, "
+        f"{len(report['rejected'])} files not read",
+        file=sys.stderr,
+    )
+    return [
+        # Below the 51 s the one 14400 pt page took alone, so that this row catches either
+        # failure of the issue; room for the slips (0.25 s a page, as above) and for every
+        # hostile page to be downscaled to the pixel limit (about 2 s each here).
+        ("scan intake of hostile files: seconds", seconds, 30.0),
+        ("scan intake of hostile files: peak memory (MB, target 500)", mb, 500.0),
+    ]
 
 
 def verify_bundles(n: int) -> tuple[str, float, float]:
@@ -358,10 +440,42 @@ def soffice_convert(files: list[Path], out: Path) -> float:
     return time.perf_counter() - start
 
 
-def peak_rss_mb(argv: list[str]) -> tuple[float, float]:
-    """Run a command; return (seconds, peak resident memory of it and its children in MB)."""
+# Runs argv[2:] in a child of its own and writes the child's high-water mark of resident
+# memory (ru_maxrss, kB) to argv[1]. Through this small process rather than straight from
+# the bench, since a process started by the bench inherits the bench's own (large) mark on exec.
+HIGH_WATER = (
+    "import os, sys\n"
+    "pid = os.fork() or os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def peak_rss_mb(
+    argv: list[str],
+    ok: tuple[int, ...] = (0,),
+    stdout: Path | None = None,
+    high_water: bool = False,
+) -> tuple[float, float]:
+    """Run a command; return (seconds, peak resident memory of it and its children in MB):
+    the largest sum of their resident memory, sampled every 0.2 s. A return code outside `ok`
+    stops the bench. `stdout`: a file that gets the command's output (its stderr goes beside
+    it, as .stderr). `high_water`: at least the kernel's high-water mark of the command's
+    largest process (ru_maxrss), which a peak shorter than the sampling cannot escape; the
+    sampled sum then also counts the small process that reads the mark (about 10 MB)."""
+    mark = OUT / "high-water.txt"
+    command = argv
+    if high_water:
+        mark.unlink(missing_ok=True)
+        command = [sys.executable, "-c", HIGH_WATER, str(mark), *argv]
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with contextlib.ExitStack() as files:
+        out = err = subprocess.DEVNULL
+        if stdout is not None:
+            out = files.enter_context(open(stdout, "wb"))
+            err = files.enter_context(open(stdout.with_suffix(".stderr"), "wb"))
+        proc = subprocess.Popen(command, stdout=out, stderr=err)
     peak = 0
     while proc.poll() is None:
         total = 0
@@ -381,9 +495,12 @@ def peak_rss_mb(argv: list[str]) -> tuple[float, float]:
                 pass
         peak = max(peak, total)
         time.sleep(0.2)
-    if proc.returncode:
+    seconds = time.perf_counter() - start
+    if proc.returncode not in ok:
         raise SystemExit(f"failed: {' '.join(argv)}")
-    return time.perf_counter() - start, peak / 1024
+    if high_water:
+        peak = max(peak, int(mark.read_text()))  # kB on Linux, as VmRSS
+    return seconds, peak / 1024
 
 
 def against_libreoffice(rows: list, batch: int) -> None:
@@ -554,6 +671,9 @@ def main() -> None:
             rows: list = []
             against_baseline(rows, sys.argv[2], int(os.environ.get("BENCH_SLIPS", "500")))
             print_rows(rows)
+        elif sys.argv[1:] == ["hostile"]:
+            # bench/run.py hostile: only the scan intake of hostile files.
+            print_rows(hostile_intake())
         else:
             run_all()
     finally:
@@ -640,13 +760,15 @@ def run_all() -> None:
             rows, os.environ["BENCH_BASELINE"], int(os.environ.get("BENCH_SLIPS", "500"))
         )
     rows.append(scan_intake_rate())
+    rows += hostile_intake()
     rows.append(verify_bundles(int(os.environ.get("BENCH_BUNDLES", "1000"))))
     print_rows(rows)
 
 
 def print_rows(rows: list) -> None:
     print(f"complaintforms bench — {time.strftime('%Y-%m-%d')} — {os.cpu_count()} cores")
-    print(f"{'figure':<48} {'measured':>9} {'target':>8} {'target/measured':>16}")
+    width = max([48, *(len(name) for name, _, _ in rows)])
+    print(f"{'figure':<{width}} {'measured':>9} {'target':>8} {'target/measured':>16}")
     print(
         "(for the soffice rows the target column is LibreOffice's time: the ratio is how many times faster we are)"
     )
@@ -654,7 +776,7 @@ def print_rows(rows: list) -> None:
         ratio = "" if target != target else f"{target / seconds:.2f}x"
         unit = "" if "MB" in name else " s"
         shown_target = "-" if target != target else f"{target:.2f}{unit}"
-        print(f"{name:<48} {seconds:>7.3f}{unit or '  '} {shown_target:>8} {ratio:>16}")
+        print(f"{name:<{width}} {seconds:>7.3f}{unit or '  '} {shown_target:>8} {ratio:>16}")
 
 
 if __name__ == "__main__":
