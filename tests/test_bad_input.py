@@ -92,7 +92,7 @@ def test_not_a_workspace(tmp_path):
             "staff[0].department: unknown department code 'XXX'",
         ),
         (lambda t: t + "\n  bad: [unclosed\n", "not valid YAML"),
-        (lambda t: t.replace("organization:", "organisation:"), "organization: missing"),
+        (lambda t: t.replace("organization:", "organisation:"), "organisation: unknown setting"),
         (
             lambda t: t.replace("extra_holidays: []", "extra_holidays: [2027-13-01]"),
             "is not one: month must be in 1..12",
@@ -100,6 +100,37 @@ def test_not_a_workspace(tmp_path):
         (
             lambda t: t.replace("extra_holidays: []", 'extra_holidays: ["someday"]'),
             "calendar.extra_holidays[0]",
+        ),
+        # A typo anywhere is named with its path, never passed over (issue 13).
+        (
+            lambda t: t.replace("complaint: 3, special", "compliant: 3, complaint: 3, special"),
+            "deadlines.compliant: unknown setting",
+        ),
+        (
+            lambda t: t.replace(
+                "{code: SVC, name: 售后服务部,", "{code: SVC, nmae: x, name: 售后服务部,"
+            ),
+            "departments[0].nmae: unknown setting",
+        ),
+        (lambda t: t + "\nescalation: {major: 总经理}\n", "escalation.major: unknown setting"),
+        (
+            lambda t: t + "\nchannels: [{code: phone, label: 电话}]\n",
+            "'phone' is already a channel",
+        ),
+        (lambda t: t + "\nchannels: [{code: Fax, label: 传真}]\n", "channels[0].code: must be"),
+        (
+            lambda t: t.replace(
+                "major_demerit: 当月效益奖金全额", "major_demerit: 当月效益奖金全额, 警告: 5"
+            ),
+            "'警告' is already a penalty kind",
+        ),
+        (
+            lambda t: t.replace("warning: 400", "warning: {amount: 400, unti: 元}"),
+            "penalties.warning.unti: unknown setting",
+        ),
+        (
+            lambda t: t.replace("complaint: 3, special", "complaint: 3, callback: 0, special"),
+            "deadlines.callback: must be a whole number",
         ),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,17 @@ class Staff:
     name: str
     department: str
     title: str
+
+
+@dataclass(frozen=True)
+class PenaltyKind:
+    """A penalty `--penalty` accepts: its code, label, default amount (a number, a text such
+    as 当月效益奖金全额, or None when each case states it) and unit (元, 分)."""
+
+    code: str
+    label: str
+    amount: Any = None
+    unit: str = "元"
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,20 @@ class Config:
     scan: dict[str, float] = field(default_factory=dict)
     extra_fields: tuple[ExtraField, ...] = field(default_factory=tuple)
     form_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    # channels added to the built-in ones (code -> label), e.g. {"fax": "传真"}
+    channels: dict[str, str] = field(default_factory=dict)
+    # every penalty kind: the built-in three and those configured
+    penalty_kinds: dict[str, PenaltyKind] = field(default_factory=dict)
+    # who a major complaint (重大投诉) is reported to at once
+    major_to: str = "总经理"
+
+    def enum_additions(self, name: str) -> dict[str, str]:
+        """Codes this workspace adds to an enumeration of domain.enums (code -> label)."""
+        if name == "channel":
+            return self.channels
+        if name == "penalty":
+            return {k.code: k.label for k in self.penalty_kinds.values()}
+        return {}
 
     def department(self, value: str) -> Department | None:
         """Find a department by code or name."""
@@ -92,11 +118,27 @@ class _Reader:
             problem=ConfigError(problem, **params),
         )
 
-    def mapping(self, value: Any, key: str, *, required: bool = True) -> dict:
+    def mapping(
+        self,
+        value: Any,
+        key: str,
+        *,
+        required: bool = True,
+        known: tuple[str, ...] | None = None,
+    ) -> dict:
+        """A mapping; with `known`, a key not among them is refused with its path (a typo
+        such as deadlines.compliant must not pass silently)."""
         if value is None and not required:
             return {}
         if not isinstance(value, dict):
             raise self.fail(key, N_("missing") if value is None else N_("must be a mapping"))
+        if known is not None:
+            for name in value:
+                if name not in known:
+                    where = str(name) if key == TOP_LEVEL else f"{key}.{name}"
+                    raise self.fail(
+                        where, N_("unknown setting; known: {known}"), known=", ".join(known)
+                    )
         return value
 
     def text(self, value: Any, key: str, *, required: bool = True, default: str = "") -> str:
@@ -143,18 +185,26 @@ _PATTERN_FIELDS = re.compile(r"{(\w+)(?::[^}]*)?}")
 def parse_config(raw: Any, path: Path) -> Config:
     """Validate the parsed YAML document, section by section. No I/O."""
     r = _Reader(path)
-    top = r.mapping(raw, TOP_LEVEL)
+    top = r.mapping(raw, TOP_LEVEL, known=TOP_KEYS)
     # In the order of the file, so that the first problem reported is the first one there.
-    org = r.mapping(top.get("organization"), "organization")
+    org = r.mapping(
+        top.get("organization"), "organization", known=("name", "unit", "phone", "address")
+    )
     pattern = _numbering(r, top.get("numbering"))
     departments = _departments(r, top.get("departments"))
     staff = _staff(r, top.get("staff"), {d.code for d in departments})
     categories = _categories(r, top.get("categories"))
+    channels = _channels(r, top.get("channels"))
     deadlines = _deadlines(r, top.get("deadlines"))
-    cal = r.mapping(top.get("calendar"), "calendar", required=False)
-    retention = r.mapping(top.get("retention"), "retention")
-    penalties = _penalties(r, top.get("penalties"))
-    fonts = r.mapping(top.get("fonts"), "fonts", required=False)
+    cal = r.mapping(
+        top.get("calendar"), "calendar", required=False, known=("extra_holidays", "extra_workdays")
+    )
+    retention = r.mapping(top.get("retention"), "retention", known=("default_years", "major_years"))
+    penalty_kinds = _penalties(r, top.get("penalties"))
+    escalation = r.mapping(top.get("escalation"), "escalation", required=False, known=("major_to",))
+    fonts = r.mapping(
+        top.get("fonts"), "fonts", required=False, known=("serif", "sans", "fallback")
+    )
     return Config(
         path=path,
         org_name=r.text(org.get("name"), "organization.name"),
@@ -174,7 +224,12 @@ def parse_config(raw: Any, path: Path) -> Config:
             retention.get("default_years"), "retention.default_years"
         ),
         retention_major_years=r.positive_int(retention.get("major_years"), "retention.major_years"),
-        penalties=penalties,
+        penalties={code: kind.amount for code, kind in penalty_kinds.items()},
+        penalty_kinds=penalty_kinds,
+        channels=channels,
+        major_to=r.text(
+            escalation.get("major_to"), "escalation.major_to", required=False, default="总经理"
+        ),
         font_serif=r.text(
             fonts.get("serif"), "fonts.serif", required=False, default="Noto Serif CJK SC"
         ),
@@ -193,6 +248,31 @@ def parse_config(raw: Any, path: Path) -> Config:
         scan=_scan(r, top.get("scan")),
     )
 
+
+TOP_KEYS = (
+    "language",
+    "organization",
+    "numbering",
+    "departments",
+    "staff",
+    "categories",
+    "channels",
+    "deadlines",
+    "calendar",
+    "retention",
+    "penalties",
+    "escalation",
+    "fonts",
+    "extra_fields",
+    "forms",
+    "scan",
+)
+# The built-in kinds of penalty (警告 小过 大过; DESIGN.md section 1, step 7).
+BUILTIN_PENALTIES = {"warning": "警告", "minor_demerit": "小过", "major_demerit": "大过"}
+DEADLINE_KINDS = ("inquiry", "suggestion", "complaint", "special")
+# Optional limits with their defaults: the call-back after the result (working days).
+DEADLINE_DEFAULTS = {"callback": 2}
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
 
 SCAN_KEYS = ("max_file_mb", "max_pages", "max_page_mm", "max_page_megapixels")
 
@@ -218,7 +298,7 @@ def _scan(r: _Reader, raw: Any) -> dict[str, float]:
 
 
 def _numbering(r: _Reader, raw: Any) -> str:
-    numbering = r.mapping(raw, "numbering")
+    numbering = r.mapping(raw, "numbering", known=("pattern",))
     pattern = r.text(numbering.get("pattern"), "numbering.pattern")
     names = set(_PATTERN_FIELDS.findall(pattern))
     if "seq" not in names:
@@ -247,7 +327,7 @@ def _departments(r: _Reader, raw: Any) -> tuple[Department, ...]:
     seen_codes: set[str] = set()
     for i, item in enumerate(r.list_(raw, "departments")):
         key = f"departments[{i}]"
-        item = r.mapping(item, key)
+        item = r.mapping(item, key, known=("code", "name", "head"))
         code = r.text(item.get("code"), f"{key}.code")
         if code in seen_codes:
             raise r.fail(f"{key}.code", N_("duplicate department code {value}"), value=repr(code))
@@ -268,7 +348,7 @@ def _staff(r: _Reader, raw: Any, codes: set[str]) -> tuple[Staff, ...]:
     staff = []
     for i, item in enumerate(r.list_(raw, "staff", required=False)):
         key = f"staff[{i}]"
-        item = r.mapping(item, key)
+        item = r.mapping(item, key, known=("name", "department", "title"))
         dep = r.text(item.get("department"), f"{key}.department")
         if dep not in codes:
             raise r.fail(
@@ -296,33 +376,76 @@ def _categories(r: _Reader, raw: Any) -> tuple[str, ...]:
 
 
 def _deadlines(r: _Reader, raw: Any) -> dict[str, int]:
-    deadlines_raw = r.mapping(raw, "deadlines")
+    deadlines_raw = r.mapping(raw, "deadlines", known=DEADLINE_KINDS + tuple(DEADLINE_DEFAULTS))
     deadlines = {}
-    for kind in ("inquiry", "suggestion", "complaint", "special"):
+    for kind in DEADLINE_KINDS:
         if kind not in deadlines_raw:
             raise r.fail(f"deadlines.{kind}", N_("missing"))
         deadlines[kind] = r.positive_int(deadlines_raw[kind], f"deadlines.{kind}")
+    for kind, default in DEADLINE_DEFAULTS.items():
+        value = deadlines_raw.get(kind, default)
+        deadlines[kind] = r.positive_int(value, f"deadlines.{kind}")
     return deadlines
 
 
-def _penalties(r: _Reader, raw: Any) -> dict[str, Any]:
-    penalties_raw = r.mapping(raw, "penalties")
-    penalties = {}
-    for name in ("warning", "minor_demerit", "major_demerit"):
-        if name not in penalties_raw:
-            raise r.fail(f"penalties.{name}", N_("missing"))
-        value = penalties_raw[name]
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise r.fail(f"penalties.{name}", N_("must be an amount or a text"))
-        penalties[name] = value
-    return penalties
+def _channels(r: _Reader, raw: Any) -> dict[str, str]:
+    """Channels beyond the built-in ones ({code: fax, label: 传真})."""
+    from complaintforms.domain.enums import ENUMS
+
+    builtin = ENUMS["channel"]
+    out: dict[str, str] = {}
+    for i, item in enumerate(r.list_(raw, "channels", required=False)):
+        key = f"channels[{i}]"
+        item = r.mapping(item, key, known=("code", "label"))
+        code = r.text(item.get("code"), f"{key}.code")
+        label = r.text(item.get("label"), f"{key}.label")
+        if not _CODE.fullmatch(code):
+            raise r.fail(f"{key}.code", N_("must be lower-case letters, digits and _"))
+        taken = {**builtin, **out}
+        if code in taken or label in taken.values():
+            raise r.fail(key, N_("{value} is already a channel"), value=repr(code))
+        out[code] = label
+    return out
+
+
+def _penalties(r: _Reader, raw: Any) -> dict[str, PenaltyKind]:
+    """Every key a penalty kind: `warning: 400` (a built-in kind's amount), `扣绩效分: 15`
+    (the key is its label too), or `performance_points: {label: 扣绩效分, unit: 分,
+    amount: 15}`. The built-in kinds stay available when not listed (amount per case)."""
+    penalties_raw = r.mapping(raw, "penalties", required=False)
+    kinds = {code: PenaltyKind(code, label) for code, label in BUILTIN_PENALTIES.items()}
+    labels = dict(BUILTIN_PENALTIES)
+    for name, value in penalties_raw.items():
+        code = str(name)
+        key = f"penalties.{code}"
+        label, unit, amount = BUILTIN_PENALTIES.get(code, code), "元", value
+        if isinstance(value, dict):
+            spec = r.mapping(value, key, known=("label", "unit", "amount"))
+            label = r.text(spec.get("label"), f"{key}.label", required=False, default=label)
+            unit = r.text(spec.get("unit"), f"{key}.unit", required=False, default=unit)
+            amount = spec.get("amount")
+            where = f"{key}.amount"
+        else:
+            where = key
+        if amount is not None and (
+            isinstance(amount, bool) or not isinstance(amount, int | float | str)
+        ):
+            raise r.fail(where, N_("must be an amount or a text"))
+        if isinstance(amount, float) and not math.isfinite(amount):
+            raise r.fail(where, N_("must be an amount or a text"))
+        clash = next((c for c, lab in labels.items() if c != code and label in (c, lab)), None)
+        if clash is not None or (code != label and code in labels.values()):
+            raise r.fail(key, N_("{value} is already a penalty kind"), value=repr(label))
+        labels[code] = label
+        kinds[code] = PenaltyKind(code, label, amount, unit)
+    return kinds
 
 
 def _extra_fields(r: _Reader, raw: Any) -> tuple[ExtraField, ...]:
     extra = []
     for i, item in enumerate(r.list_(raw, "extra_fields", required=False)):
         key = f"extra_fields[{i}]"
-        item = r.mapping(item, key)
+        item = r.mapping(item, key, known=("key", "label"))
         fkey = r.text(item.get("key"), f"{key}.key")
         if not re.fullmatch(r"[a-z][a-z0-9_]*", fkey):
             raise r.fail(f"{key}.key", N_("must be lower-case letters, digits and _"))
@@ -333,7 +456,7 @@ def _extra_fields(r: _Reader, raw: Any) -> tuple[ExtraField, ...]:
 def _form_overrides(r: _Reader, raw: Any) -> dict[str, dict[str, str]]:
     overrides = {}
     for form, spec in r.mapping(raw, "forms", required=False).items():
-        spec = r.mapping(spec, f"forms.{form}")
+        spec = r.mapping(spec, f"forms.{form}", known=("code", "version"))
         overrides[str(form)] = {
             k: r.text(spec.get(k), f"forms.{form}.{k}") for k in ("code", "version") if k in spec
         }

@@ -290,7 +290,7 @@ def case_list(state: State, status, department, quarter, overdue) -> None:
     from complaintforms.services.cases import list_cases
 
     cases = list_cases(state.ws, _filter(status, department, quarter, overdue))
-    emit(state, cases, list_text(cases))
+    emit(state, cases, list_text(cases, state.ws.config))
 
 
 @case.command("history")

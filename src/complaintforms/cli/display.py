@@ -15,11 +15,11 @@ from complaintforms.domain.timeutil import display
 from complaintforms.i18n import N_, _
 
 
-def label(name: str, code: str | None) -> str:
+def label(name: str, code: str | None, config: Config | None = None) -> str:
     """An enumeration as the user reads it: its Chinese label, or in English the code in
     words (the printed forms always use the Chinese labels)."""
     if code is None or i18n.language() == "zh-CN":
-        return enums.label(name, code)
+        return enums.label(name, code, config)
     return code.replace("_", " ")
 
 
@@ -56,7 +56,7 @@ def case_text(case: dict, config: Config) -> str:
             display(case["received_at"])
             + ("  " + _(N_("late entry (补办记录)")) if case.get("late_entry") else ""),
         ),
-        (N_("channel"), label("channel", case["channel"])),
+        (N_("channel"), label("channel", case["channel"], config)),
         (N_("recorded by"), case.get("recorded_by") or ""),
         (N_("kind"), label("kind", case["kind"])),
         (N_("severity"), label("severity", case["severity"])),
@@ -149,7 +149,7 @@ def case_text(case: dict, config: Config) -> str:
     return "\n".join([head, *_rows(rows)])
 
 
-def list_text(cases: list[dict]) -> str:
+def list_text(cases: list[dict], config: Config | None = None) -> str:
     if not cases:
         return _(N_("no cases"))
     rows = []
@@ -161,7 +161,7 @@ def list_text(cases: list[dict]) -> str:
                     pad(label("status", c["status"]), 6),
                     display(c["received_at"]),
                     pad(label("kind", c["kind"]), 4),
-                    pad(label("channel", c["channel"]), 8),
+                    pad(label("channel", c["channel"], config), 8),
                     f"{(c['assignment'].get('department') or '-'):<5}",
                     c["assignment"].get("due") or "-",
                     _(N_("OVERDUE")) if c.get("overdue") else "",

@@ -303,7 +303,7 @@ def callback_view(case: dict) -> dict:
     }
 
 
-def closure_view(case: dict) -> dict:
+def closure_view(case: dict, config=None) -> dict:
     c = case["closure"]
     penalties = [
         p for p in (c.get("penalties") or ([c["penalty"]] if c.get("penalty") else [])) if p
@@ -317,7 +317,7 @@ def closure_view(case: dict) -> dict:
         "validity": label("validity", case["decision"].get("validity")),
         "penalties": [
             {
-                "type": label("penalty", p.get("type")),
+                "type": label("penalty", p.get("type"), config),
                 "person": p.get("person") or "",
                 "amount": money(p.get("amount")),
             }
@@ -399,7 +399,7 @@ def build_context(
             case, masked=spec.leaves_centre, masks_name=spec.masks_name
         ),
         "received_at": cn_datetime(case["received_at"]),
-        "channel": label("channel", case["channel"]),
+        "channel": label("channel", case["channel"], config),
         "kind": label("kind", case["kind"]),
         "target": target_text(case, config),
         "category": case.get("category") or "",
@@ -422,7 +422,7 @@ def build_context(
     ctx["assignment"] = assignment_view(case, config)
     ctx["handling"] = handling_view(case)
     ctx["callback"] = callback_view(case)
-    ctx["closure"] = closure_view(case)
+    ctx["closure"] = closure_view(case, config)
     ctx["reopens"] = reopens_view(case)
     ctx.update(codes or {})
     ctx.update(extra or {})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from complaintforms.errors import ValidationError
 from complaintforms.i18n import N_
 
@@ -39,16 +41,23 @@ ENUMS: dict[str, dict[str, str]] = {
 }
 
 
-def parse_enum(name: str, value: object, field: str | None = None) -> str:
+def table(name: str, config: Any = None) -> dict[str, str]:
+    """The codes and labels of an enumeration, with those the workspace's `config` adds
+    (channels, penalty kinds)."""
+    extra = config.enum_additions(name) if config is not None else None
+    return {**ENUMS[name], **extra} if extra else ENUMS[name]
+
+
+def parse_enum(name: str, value: object, field: str | None = None, config: Any = None) -> str:
     """Return the code for `value`, given as a code or a Chinese label."""
-    table = ENUMS[name]
+    table_ = table(name, config)
     text = str(value).strip() if value is not None else ""
-    if text in table:
+    if text in table_:
         return text
-    for code, label in table.items():
-        if text == label:
+    for code, label_ in table_.items():
+        if text == label_:
             return code
-    allowed = ", ".join(f"{code} ({label})" for code, label in table.items())
+    allowed = ", ".join(f"{code} ({label_})" for code, label_ in table_.items())
     raise ValidationError(
         N_("{field}: unknown value {value}; expected one of {allowed}"),
         field=field or name,
@@ -57,8 +66,8 @@ def parse_enum(name: str, value: object, field: str | None = None) -> str:
     )
 
 
-def label(name: str, code: str | None) -> str:
+def label(name: str, code: str | None, config: Any = None) -> str:
     """The Chinese label for a code ('' for None)."""
     if code is None:
         return ""
-    return ENUMS[name].get(code, code)
+    return table(name, config).get(code, code)

@@ -322,7 +322,7 @@ def parse_registration(
     case["kind"] = parse_enum("kind", data.get("kind") or "complaint", "kind")
     if not data.get("channel"):
         raise ValidationError(N_("{field}: required"), field="channel")
-    case["channel"] = parse_enum("channel", data["channel"], "channel")
+    case["channel"] = parse_enum("channel", data["channel"], "channel", config)
     received = received_time(data.get("received_at") or now, now)
     case["received_at"] = iso(received)
     case["recorded_at"] = iso(now)

@@ -298,7 +298,7 @@ def close(
     new = model.copy_case(case)
     penalty_rec = None
     if penalty:
-        code = parse_enum("penalty", penalty, "penalty")
+        code = parse_enum("penalty", penalty, "penalty", config)
         penalty_rec = {
             "type": code,
             "person": model.text(

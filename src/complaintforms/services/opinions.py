@@ -35,7 +35,7 @@ def add_opinion(ws: Workspace, data: dict[str, Any], *, by: str) -> dict:
     entry = {
         "id": None,
         "kind": parse_enum("opinion_kind", data.get("kind") or "opinion", "kind"),
-        "channel": parse_enum("channel", data.get("channel") or "opinion_book", "channel"),
+        "channel": parse_enum("channel", data.get("channel") or "opinion_book", "channel", config),
         "received_at": iso(received),
         "customer": model.text(data.get("name"), "name", limit=model.MAX_NAME),
         "contact": model.phone(data.get("phone"), "phone"),
@@ -101,7 +101,7 @@ def case_row(case: dict, config) -> dict:
             comp.get("name"), bool(comp.get("confidential")), bool(comp.get("anonymous"))
         ),
         "contact": model.mask_phone(comp.get("phone")),
-        "channel": label("channel", case["channel"]),
+        "channel": label("channel", case["channel"], config),
         "kind": label("kind", case["kind"]),
         "content": case["content"],
         "handling": handling,
@@ -111,7 +111,7 @@ def case_row(case: dict, config) -> dict:
     }
 
 
-def opinion_row(entry: dict) -> dict:
+def opinion_row(entry: dict, config) -> dict:
     reply = ""
     if entry["reply"].get("at"):
         reply = f"{cn_date(entry['reply']['at'])} {entry['reply'].get('how') or ''}".strip()
@@ -120,7 +120,7 @@ def opinion_row(entry: dict) -> dict:
         "date": cn_date(entry["received_at"]),
         "customer": _customer(entry.get("customer"), entry.get("confidential", False)),
         "contact": model.mask_phone(entry.get("contact")),
-        "channel": label("channel", entry["channel"]),
+        "channel": label("channel", entry["channel"], config),
         "kind": label("opinion_kind", entry["kind"]),
         "content": entry["content"],
         "handling": entry.get("handling") or "",
@@ -138,7 +138,7 @@ def register_rows(ws: Workspace, month: str, department: str | None = None) -> l
         if not dep or dep in (c["assignment"].get("department"), c["target"].get("department"))
     ]
     rows += [
-        opinion_row(o)
+        opinion_row(o, ws.config)
         for o in ws.store.iter_records("opinions", months=[month])
         if not dep or o.get("department") == dep
     ]

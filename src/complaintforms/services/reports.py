@@ -54,7 +54,7 @@ def tables(figs: dict, config) -> list[dict]:
             if key == fig.UNCLASSIFIED:
                 text = "未分类"
             elif name:
-                text = label(name, key)
+                text = label(name, key, config)
             else:
                 text = key
             out.append({"label": text, "count": n, "share": share(n, total)})
@@ -96,7 +96,7 @@ def charts(figs: dict, config) -> list:
         ),
         bar_chart(
             "按渠道",
-            [label("channel", k) for k in figs["by_channel"]],
+            [label("channel", k, config) for k in figs["by_channel"]],
             list(figs["by_channel"].values()),
             font=font,
         ),
@@ -167,7 +167,7 @@ def report_context(figs: dict, config, period: fig.Period) -> dict:
             for m in figs["major_cases"][:LISTED]
         ],
         "penalties": [
-            {**p, "type": label("penalty", p["type"]), "amount": money(p["amount"])}
+            {**p, "type": label("penalty", p["type"], config), "amount": money(p["amount"])}
             for p in figs["penalties"][:LISTED]
         ],
         "more": {
