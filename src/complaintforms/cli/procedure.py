@@ -91,24 +91,111 @@ def case_reject(state: State, case_no: str, at, by, reason, validity) -> None:
 @click.argument("case_no", metavar="CASE")
 @click.option(
     "--satisfaction",
-    required=True,
     help="satisfied|basically_satisfied|dissatisfied (满意 基本满意 不满意).",
+)
+@click.option(
+    "--unreachable",
+    is_flag=True,
+    help="The call reached nobody (无法回访): no satisfaction; the case can be closed.",
 )
 @click.option("--note", help="What the complainant said.")
 @step_options
 @pass_state
-def case_callback(state: State, case_no: str, at, by, satisfaction, note) -> None:
+def case_callback(state: State, case_no: str, at, by, satisfaction, unreachable, note) -> None:
     """Record the call back (回访) to the complainant."""
     from complaintforms.services.procedure import callback_case
 
-    result = callback_case(state.ws, case_no, at=at, by=by, satisfaction=satisfaction, note=note)
+    result = callback_case(
+        state.ws,
+        case_no,
+        at=at,
+        by=by,
+        satisfaction=satisfaction,
+        note=note,
+        reached=not unreachable,
+    )
+    if unreachable:
+        headline = tr("{case_no}: the call-back reached nobody (无法回访)", case_no=case_no)
+    else:
+        headline = tr(
+            "{case_no} called back: {satisfaction}",
+            case_no=case_no,
+            satisfaction=label("satisfaction", result.case["callback"]["satisfaction"]),
+        )
+    report_step(state, result, headline)
+
+
+def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
+    """--set FIELD=VALUE, as often as needed; an empty VALUE clears the field."""
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(
+                _("{value} is not FIELD=VALUE").format(value=repr(item)), param_hint="--set"
+            )
+        out[key.strip()] = value
+    return out
+
+
+@case.command("amend")
+@click.argument("case_no", metavar="CASE")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    required=True,
+    metavar="FIELD=VALUE",
+    help="A corrected registration field, e.g. complainant.phone=13812345678 (repeatable).",
+)
+@click.option("--reason", required=True, help="Why it is corrected (更正原因).")
+@step_options
+@pass_state
+def case_amend(state: State, case_no: str, at, by, sets: tuple[str, ...], reason: str) -> None:
+    """Correct a registration (更正); the record card is issued again."""
+    from complaintforms.services.corrections import amend_case
+
+    result = amend_case(state.ws, case_no, parse_sets(sets), at=at, by=by, reason=reason)
+    report_step(state, result, tr("{case_no} corrected; record card:", case_no=case_no))
+
+
+@case.command("void")
+@click.argument("case_no", metavar="CASE")
+@click.option("--reason", required=True, help="Why the registration is void (a test, a duplicate).")
+@step_options
+@pass_state
+def case_void(state: State, case_no: str, at, by, reason: str) -> None:
+    """Void a registration made in error (作废), before it is handled."""
+    from complaintforms.services.corrections import void_case
+
+    result = void_case(state.ws, case_no, at=at, by=by, reason=reason)
+    report_step(state, result, tr("{case_no} void (作废)", case_no=case_no))
+
+
+@case.command("penalize")
+@click.argument("case_no", metavar="CASE")
+@click.option("--kind", required=True, help="A penalty kind of the config (警告 小过 大过 ...).")
+@click.option("--person", required=True, help="Who is penalised.")
+@click.option("--amount", help="The amount (default: the kind's amount in the config).")
+@click.option("--note", help="Why, in a few words.")
+@step_options
+@pass_state
+def case_penalize(state: State, case_no: str, at, by, kind, person, amount, note) -> None:
+    """Record a penalty before closing (as many as needed: the person, the department head)."""
+    from complaintforms.services.corrections import penalize_case
+
+    result = penalize_case(
+        state.ws, case_no, at=at, by=by, kind=kind, person=person, amount=amount, note=note
+    )
+    record = result.case["closure"]["penalties"][-1]
     report_step(
         state,
         result,
         tr(
-            "{case_no} called back: {satisfaction}",
+            "{case_no}: {kind} for {person}",
             case_no=case_no,
-            satisfaction=label("satisfaction", result.case["callback"]["satisfaction"]),
+            kind=label("penalty", record["type"], state.ws.config),
+            person=record["person"],
         ),
     )
 
@@ -226,10 +313,16 @@ def slip_issue(state: State, case_no: str, by: str, formats: str) -> None:
     default=None,
     help="Did the complainant sign the slip (投诉人签字确认)?",
 )
+@click.option("--compensation", metavar="AMOUNT", help="Compensation paid (赔偿, 元).")
 @click.option(
     "--scan",
     type=click.Path(dir_okay=False),
     help="The scanned returned slip (PDF or image) to attach.",
+)
+@click.option(
+    "--no-code",
+    is_flag=True,
+    help="Attach the scan although it carries no QR code (a copy without one).",
 )
 @step_options
 @pass_state

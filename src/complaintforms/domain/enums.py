@@ -35,6 +35,7 @@ ENUMS: dict[str, dict[str, str]] = {
         "closed": "已结案",
         "signed_off": "已审核",
         "archived": "已归档",
+        "void": "已作废",
     },
     "penalty": {"warning": "警告", "minor_demerit": "小过", "major_demerit": "大过"},
     "opinion_kind": {"opinion": "意见", "praise": "表扬", "suggestion": "建议"},

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from complaintforms.domain.periods import Period
 from complaintforms.domain.timeutil import from_iso
 from complaintforms.domain.workdays import WorkCalendar
-from complaintforms.domain.workflow import effective_due, is_overdue
+from complaintforms.domain.workflow import callback_due, effective_due, is_overdue
 
 UNCLASSIFIED = "unclassified"  # the key for a case not (yet) given a category or validity
 CLOSED_STATES = ("closed", "signed_off", "archived")
@@ -34,15 +34,18 @@ def compute(
 ) -> dict:
     """Every figure of one period. `cases` may hold other periods' cases too: they count only
     towards the previous period's and the same period last year's totals."""
-    current, previous_total, last_year_total = _split(cases, period)
+    current, previous_total, last_year_total, voided = _split(cases, period)
     return {
         "period": period.label,
         "as_of": as_of.isoformat(),
         "total": len(current),
+        "voided": voided,
         **_counts(current, period),
         **_timeliness(current, as_of, deadlines, cal),
         "closed": sum(1 for c in current if c["status"] in CLOSED_STATES),
         **_satisfaction(current),
+        **_callbacks(current, as_of, deadlines, cal),
+        **_compensation(current),
         "previous_period": period.previous().label,
         "previous_period_total": previous_total,
         "same_period_last_year": period.last_year().label,
@@ -51,21 +54,24 @@ def compute(
     }
 
 
-def _split(cases: Iterable[dict], period: Period) -> tuple[list[dict], int, int]:
-    """The period's cases, and how many the previous period and the same one last year had."""
+def _split(cases: Iterable[dict], period: Period) -> tuple[list[dict], int, int, int]:
+    """The period's cases, how many the previous period and the same one last year had, and
+    how many of the period's numbers were voided (作废: out of every other figure)."""
     months = set(period.months)
     previous, last_year = set(period.previous().months), set(period.last_year().months)
     current: list[dict] = []
-    previous_total = last_year_total = 0
+    previous_total = last_year_total = voided = 0
     for case in cases:
         month = received_month(case)
-        if month in months:
+        if case["status"] == "void":
+            voided += month in months
+        elif month in months:
             current.append(case)
         elif month in previous:
             previous_total += 1
         elif month in last_year:
             last_year_total += 1
-    return current, previous_total, last_year_total
+    return current, previous_total, last_year_total, voided
 
 
 def _counts(current: list[dict], period: Period) -> dict:
@@ -122,7 +128,11 @@ def _timeliness(
 
 
 def _satisfaction(current: list[dict]) -> dict:
-    callbacks = [c for c in current if c["callback"].get("at")]
+    """Over the call-backs that reached the complainant: an unreachable one has no
+    satisfaction to count."""
+    callbacks = [
+        c for c in current if c["callback"].get("at") and c["callback"].get("reached") is not False
+    ]
     satisfaction = Counter(c["callback"]["satisfaction"] for c in callbacks)
     content = satisfaction["satisfied"] + satisfaction["basically_satisfied"]
     return {
@@ -131,6 +141,41 @@ def _satisfaction(current: list[dict]) -> dict:
             k: satisfaction.get(k, 0) for k in ("satisfied", "basically_satisfied", "dissatisfied")
         },
         "satisfaction_rate": round(content / len(callbacks), 4) if callbacks else None,
+    }
+
+
+def _callbacks(
+    current: list[dict], as_of: dt.date, deadlines: dict[str, int], cal: WorkCalendar
+) -> dict:
+    """Call-backs that reached nobody; call-backs made (reached or not) by their deadline;
+    resolved cases still waiting for theirs past it."""
+    made = [c for c in current if c["callback"].get("at")]
+    on_time = [
+        c
+        for c in made
+        if c["handling"].get("resolved_at")
+        and from_iso(c["callback"]["at"]).date() <= callback_due(c, deadlines, cal)
+    ]
+    waiting = [
+        c for c in current if c["status"] == "resolved" and callback_due(c, deadlines, cal) < as_of
+    ]
+    return {
+        "callbacks_unreachable": sum(1 for c in made if c["callback"].get("reached") is False),
+        "callbacks_on_time": len(on_time),
+        "callback_overdue": len(waiting),
+    }
+
+
+def _compensation(current: list[dict]) -> dict:
+    """赔偿 paid (元), in all and by the department that handled the case."""
+    by_department: Counter = Counter()
+    for c in current:
+        paid = c["handling"].get("compensation")
+        if isinstance(paid, int | float) and not isinstance(paid, bool):
+            by_department[c["assignment"].get("department") or UNCLASSIFIED] += paid
+    return {
+        "compensation_total": round(sum(by_department.values()), 2),
+        "compensation_by_department": {k: round(v, 2) for k, v in by_department.most_common()},
     }
 
 
@@ -152,14 +197,23 @@ def _lists(current: list[dict]) -> dict:
         "penalties": [
             {
                 "case_no": c["case_no"],
-                "type": c["closure"]["penalty"]["type"],
-                "person": c["closure"]["penalty"]["person"],
-                "amount": c["closure"]["penalty"]["amount"],
+                "type": p["type"],
+                "person": p["person"],
+                "amount": p.get("amount"),
             }
             for c in current
-            if c["closure"].get("penalty")
+            for p in case_penalties(c)
         ],
     }
+
+
+def case_penalties(case: dict) -> list[dict]:
+    """Every penalty of a case: closure.penalties, or the one closure.penalty of a case
+    recorded before there could be several."""
+    closure = case["closure"]
+    if closure.get("penalties"):
+        return closure["penalties"]
+    return [closure["penalty"]] if closure.get("penalty") else []
 
 
 def months_needed(period: Period) -> list[str]:

@@ -42,11 +42,17 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "result",
         "customer_signed",
         "resolved_at",
+        "compensation",
     ),
-    "callback": ("at", "by", "satisfaction", "note"),
-    "closure": ("at", "by", "summary", "cause", "measures", "penalty"),
+    # reached: False for a call-back that reached nobody (无法回访), with no satisfaction
+    "callback": ("at", "by", "satisfaction", "note", "reached"),
+    # penalties: every penalty of the case (the direct person, the department head...), each
+    # {type, person, amount, note, at, by}; penalty: the first of them (DESIGN.md section 3)
+    "closure": ("at", "by", "summary", "cause", "measures", "penalty", "penalties"),
     "signoff": ("by", "at"),
     "archive": ("bundle", "sha256", "at"),
+    # a registration made in error (作废): out of every figure, its number never reused
+    "void": ("at", "by", "reason"),
 }
 
 REGISTRATION_KEYS = {
@@ -78,6 +84,8 @@ LIFECYCLE_KEYS = {
     "attachments",
     "overdue",
     "reopens",
+    "amendments",
+    "void",
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -151,7 +159,8 @@ def blank_case() -> dict:
     )
     case["complainant"].update(anonymous=False, confidential=False)
     case["target"]["type"] = "company"
-    case.update({"documents": [], "attachments": [], "reopens": []})
+    case["closure"]["penalties"] = []
+    case.update({"documents": [], "attachments": [], "reopens": [], "amendments": []})
     return case
 
 

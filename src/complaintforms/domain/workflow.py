@@ -21,8 +21,14 @@ from complaintforms.i18n import N_
 TRANSITIONS: dict[tuple[str, str], str] = {
     ("registered", "accept"): "assigned",
     ("registered", "reject"): "rejected",
+    ("registered", "void"): "void",
+    ("assigned", "void"): "void",
     ("assigned", "return"): "resolved",
     ("resolved", "callback"): "followed_up",
+    # a second call-back after one that reached nobody
+    ("followed_up", "callback"): "followed_up",
+    # a complainant who cannot be called back (anonymous, no phone)
+    ("resolved", "close"): "closed",
     ("followed_up", "close"): "closed",
     ("followed_up", "reopen"): "assigned",
     ("closed", "reopen"): "assigned",
@@ -41,7 +47,12 @@ STEP_NAMES = {
     "reopen": N_("reopen"),
     "signoff": N_("sign off (审核)"),
     "archive": N_("archive"),
+    "void": N_("void (作废)"),
 }
+
+# Statuses in which a case can still be corrected (更正) and penalties recorded.
+AMENDABLE = ("registered", "rejected", "assigned", "resolved", "followed_up", "closed")
+PENALIZABLE = ("assigned", "resolved", "followed_up")
 
 
 def _text(msgid: str, **params: Any) -> ComplaintFormsError:
@@ -207,6 +218,7 @@ def record_return(
     customer_signed: bool,
     approved_at: dt.datetime | None = None,
     notified_at: dt.datetime | None = None,
+    compensation: Any = None,
 ) -> dict:
     new_status = next_state(case, "return")
     _check_time(case, at)
@@ -230,23 +242,56 @@ def record_return(
         "result": model.text(result, "result", required=True),
         "customer_signed": bool(customer_signed),
         "resolved_at": iso(at),
+        "compensation": compensation_amount(compensation),
         "recorded_by": _by(by),
     }
     new["status"] = new_status
     return new
 
 
+def compensation_amount(value: Any) -> int | float | None:
+    """赔偿 in 元: a number, not a text."""
+    out = amount(value, "compensation")
+    if isinstance(out, str):
+        raise ValidationError(N_("{field}: must be an amount"), field="compensation")
+    return out
+
+
 def callback(
-    case: dict, *, at: dt.datetime, by: str, satisfaction: str, note: str | None = None
+    case: dict,
+    *,
+    at: dt.datetime,
+    by: str,
+    satisfaction: str | None = None,
+    note: str | None = None,
+    reached: bool = True,
 ) -> dict:
+    """回访. `reached=False`: the call reached nobody (无法回访): no satisfaction; the case can
+    be closed, and a later call that reaches the complainant replaces this one."""
     new_status = next_state(case, "callback")
+    if case["status"] == "followed_up" and case["callback"].get("reached") is not False:
+        raise StateError(
+            N_("{case_no}: the complainant was already called back ({at})"),
+            case_no=case["case_no"],
+            at=case["callback"].get("at"),
+        )
     _check_time(case, at)
+    if reached and not satisfaction:
+        raise ValidationError(N_("{field}: required"), field="satisfaction")
+    if not reached and satisfaction:
+        raise ValidationError(
+            N_("{field}: a call-back that reached nobody records no satisfaction"),
+            field="satisfaction",
+        )
     new = model.copy_case(case)
     new["callback"] = {
         "at": iso(at),
         "by": _by(by),
-        "satisfaction": parse_enum("satisfaction", satisfaction, "satisfaction"),
+        "satisfaction": parse_enum("satisfaction", satisfaction, "satisfaction")
+        if reached
+        else None,
         "note": model.text(note, "note"),
+        "reached": bool(reached),
     }
     new["status"] = new_status
     return new
@@ -272,12 +317,17 @@ def reopen(
     ]
     new["handling"] = dict.fromkeys(model.SECTIONS["handling"])
     new["callback"] = dict.fromkeys(model.SECTIONS["callback"])
-    new["closure"] = dict.fromkeys(model.SECTIONS["closure"])
+    new["closure"] = {**dict.fromkeys(model.SECTIONS["closure"]), "penalties": []}
     new["assignment"]["due"] = due_date(
         case, config.deadlines, cal, at.date(), case["assignment"]["special"]
     ).isoformat()
     new["status"] = new_status
     return new
+
+
+def can_be_called_back(case: dict) -> bool:
+    """Whether the complainant left a way to be called back."""
+    return bool(case["complainant"].get("phone"))
 
 
 def close(
@@ -294,18 +344,19 @@ def close(
     validity: str | None = None,
 ) -> dict:
     new_status = next_state(case, "close")
+    if case["status"] == "resolved" and can_be_called_back(case):
+        raise StateError(
+            N_(
+                "{case_no}: call the complainant back before closing (or record a call-back "
+                "that reached nobody)"
+            ),
+            case_no=case["case_no"],
+        )
     _check_time(case, at)
     new = model.copy_case(case)
-    penalty_rec = None
+    penalties = list(case["closure"].get("penalties") or [])
     if penalty:
-        code = parse_enum("penalty", penalty, "penalty", config)
-        penalty_rec = {
-            "type": code,
-            "person": model.text(
-                penalty_person, "penalty_person", required=True, limit=model.MAX_NAME
-            ),
-            "amount": config.penalties[code],
-        }
+        penalties.append(penalty_record(config, kind=penalty, person=penalty_person, at=at, by=by))
     elif penalty_person:
         # Two fields in one message: the second is named the same way, as a part of it.
         raise ValidationError(
@@ -319,10 +370,116 @@ def close(
         "summary": model.text(summary, "summary", required=True),
         "cause": model.text(cause, "cause"),
         "measures": model.text(measures, "measures"),
-        "penalty": penalty_rec,
+        "penalty": first_penalty(penalties),
+        "penalties": penalties,
     }
     if validity:
         new["decision"]["validity"] = parse_enum("validity", validity, "validity")
+    new["status"] = new_status
+    return new
+
+
+def first_penalty(penalties: list[dict]) -> dict | None:
+    """closure.penalty as DESIGN.md section 3 has it: the first penalty, as {type, person,
+    amount}."""
+    if not penalties:
+        return None
+    return {k: penalties[0].get(k) for k in ("type", "person", "amount")}
+
+
+def amount(value: Any, field: str) -> int | float | str | None:
+    """A sum of money or points: a number not below zero (two decimals at most), or a text
+    such as 当月效益奖金全额."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        cleaned = value.strip().replace(",", "").removesuffix("元").strip()
+        try:
+            value = float(cleaned) if "." in cleaned else int(cleaned)
+        except ValueError:
+            return model.text(value, field, limit=model.MAX_NAME)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(N_("{field}: must be an amount"), field=field)
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+        raise ValidationError(N_("{field}: must be an amount"), field=field)
+    if value >= 10**9:
+        raise ValidationError(N_("{field}: must be an amount"), field=field)
+    if isinstance(value, float):
+        if round(value, 2) != value:
+            raise ValidationError(N_("{field}: at most two decimals"), field=field)
+        if value.is_integer():
+            value = int(value)
+    return value
+
+
+def penalty_record(
+    config: Config,
+    *,
+    kind: str,
+    person: str | None,
+    at: dt.datetime,
+    by: str,
+    amount_: Any = None,
+    note: str | None = None,
+) -> dict:
+    """One penalty: its kind (from the config), the person, the amount (given, or the kind's
+    amount from the config), a note, when and by whom it was recorded."""
+    code = parse_enum("penalty", kind, "penalty", config)
+    given = amount(amount_, "amount")
+    return {
+        "type": code,
+        "person": model.text(person, "penalty_person", required=True, limit=model.MAX_NAME),
+        "amount": given if given is not None else config.penalties.get(code),
+        "unit": config.penalty_kinds[code].unit if code in config.penalty_kinds else "元",
+        "note": model.text(note, "note"),
+        "at": iso(at),
+        "by": _by(by),
+    }
+
+
+def penalize(
+    case: dict,
+    config: Config,
+    *,
+    at: dt.datetime,
+    by: str,
+    kind: str,
+    person: str,
+    amount_: Any = None,
+    note: str | None = None,
+) -> dict:
+    """A penalty recorded before the case is closed (the direct person, the department head:
+    as many as needed), in closure.penalties."""
+    if case["status"] not in PENALIZABLE:
+        raise StateError(
+            N_(
+                "{case_no}: a penalty is recorded for a case with its department, before it is "
+                "closed (this one is {status})"
+            ),
+            case_no=case["case_no"],
+            status=case["status"],
+        )
+    _check_time(case, at)
+    new = model.copy_case(case)
+    record = penalty_record(
+        config, kind=kind, person=person, at=at, by=by, amount_=amount_, note=note
+    )
+    penalties = [*(case["closure"].get("penalties") or []), record]
+    new["closure"] = {**case["closure"], "penalties": penalties}
+    return new
+
+
+def void(case: dict, *, at: dt.datetime, by: str, reason: str) -> dict:
+    """作废: a registration made in error, before it is handled. The number is never used
+    again; the case leaves every figure and register."""
+    new_status = next_state(case, "void")
+    _check_time(case, at)
+    new = model.copy_case(case)
+    new["void"] = {
+        "at": iso(at),
+        "by": _by(by),
+        "reason": model.text(reason, "reason", required=True),
+    }
     new["status"] = new_status
     return new
 
@@ -349,13 +506,128 @@ def effective_due(case: dict, deadlines: dict[str, int], cal: WorkCalendar) -> d
     return due_date(case, deadlines, cal, from_iso(case["received_at"]).date(), False)
 
 
-# The statuses in which a case can be overdue: no result yet.
-OVERDUE_STATUSES = ("registered", "assigned")
+# The statuses in which a case waits for its result; with "resolved" (waiting for its
+# call-back), those in which a case can be overdue.
+RESULT_PENDING = ("registered", "assigned")
+OVERDUE_STATUSES = (*RESULT_PENDING, "resolved")
 
 
-def is_overdue(case: dict, today: dt.date, due: dt.date) -> bool:
-    """Due date passed and no result yet (registered or assigned)."""
-    return case["status"] in OVERDUE_STATUSES and due < today
+def callback_due(case: dict, deadlines: dict[str, int], cal: WorkCalendar) -> dt.date | None:
+    """The last day for the call-back: deadlines.callback working days after the result."""
+    resolved = case["handling"].get("resolved_at")
+    if not resolved:
+        return None
+    return cal.add_workdays(from_iso(resolved).date(), deadlines.get("callback", 2))
+
+
+def is_overdue(
+    case: dict, today: dt.date, due: dt.date, callback_by: dt.date | None = None
+) -> bool:
+    """Due date passed and no result yet (registered or assigned); or, given `callback_by`,
+    resolved and not called back by then."""
+    if case["status"] in RESULT_PENDING:
+        return due < today
+    if case["status"] == "resolved" and callback_by is not None:
+        return callback_by < today
+    return False
+
+
+# What `case amend` may correct: the registration's fields (DESIGN.md section 13).
+AMEND_TOP = ("kind", "channel", "received_at", "category", "severity", "content", "demand")
+AMEND_SECTIONS = ("complainant", "target", "extra")
+
+
+def registration_of(case: dict) -> dict:
+    """The registration part of a case, in the shape `case new --from` reads."""
+    keys = model.REGISTRATION_KEYS
+    return model.copy_case({k: case.get(k) for k in keys})
+
+
+def _flat(data: dict) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in (*AMEND_TOP, *AMEND_SECTIONS):
+        value = data.get(key)
+        if key in AMEND_SECTIONS:
+            for sub, v in (value or {}).items():
+                out[f"{key}.{sub}"] = v
+        else:
+            out[key] = value
+    return out
+
+
+def amend(
+    case: dict,
+    config: Config,
+    changes: dict[str, Any],
+    *,
+    at: dt.datetime,
+    by: str,
+    reason: str,
+) -> tuple[dict, dict[str, dict]]:
+    """更正: registration fields corrected with the same checks as `case new`. Returns the
+    new case and what changed ({field: {before, after}}); the correction is kept in
+    `amendments[]`. Not after sign-off, and not of a void case."""
+    if case["status"] not in AMENDABLE:
+        raise StateError(
+            N_("{case_no}: a case that is {status} ({status_label}) can no longer be corrected"),
+            case_no=case["case_no"],
+            status=case["status"],
+            status_label=label("status", case["status"]),
+        )
+    reason = model.text(reason, "reason", required=True)
+    if not changes:
+        raise ValidationError(N_("{field}: required"), field="set")
+    _check_time(case, at)
+    data = registration_of(case)
+    for key, value in changes.items():
+        section, _, sub = key.partition(".")
+        if section in AMEND_TOP and not sub:
+            data[section] = value
+        elif section in AMEND_SECTIONS and sub:
+            part = dict(data.get(section) or {})
+            if section == "target" and sub == "type":
+                # Another kind of target: what named the old one goes unless also given.
+                part = {k: v for k, v in part.items() if f"target.{k}" in changes}
+            if section == "target" and sub == "staff" and "target.department" not in changes:
+                part.pop("department", None)  # the staff member's own department
+            part[sub] = value
+            data[section] = part
+        else:
+            raise ValidationError(
+                N_("{field}: {value} cannot be corrected; these can: {known}"),
+                field="set",
+                value=repr(key),
+                known=", ".join([*AMEND_TOP, *(f"{s}.*" for s in AMEND_SECTIONS)]),
+            )
+    recorded = from_iso(case["recorded_at"])
+    data["late_entry"] = bool(case.get("late_entry")) and "received_at" not in changes
+    fresh = model.parse_registration(data, config, now=recorded)
+    if case["decision"].get("at") and minute(from_iso(fresh["received_at"])) > minute(
+        from_iso(case["decision"]["at"])
+    ):
+        raise ValidationError(
+            N_("{case_no}: {field} {value} is after the decision ({previous})"),
+            field="received_at",
+            case_no=case["case_no"],
+            value=fresh["received_at"],
+            previous=case["decision"]["at"],
+        )
+    before, after = _flat(case), _flat(fresh)
+    changed = {
+        k: {"before": before.get(k), "after": after.get(k)}
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    }
+    if not changed:
+        raise ValidationError(N_("{case_no}: nothing would change"), case_no=case["case_no"])
+    new = model.copy_case(case)
+    for key in (*AMEND_TOP, *AMEND_SECTIONS, "late_entry"):
+        new[key] = fresh[key]
+    new["amendments"] = [
+        *case.get("amendments", []),
+        {"at": iso(at), "by": _by(by), "reason": reason, "changes": changed},
+    ]
+    return new, changed
 
 
 def diff(before: dict, after: dict) -> tuple[dict, dict]:

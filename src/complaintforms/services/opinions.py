@@ -135,7 +135,8 @@ def register_rows(ws: Workspace, month: str, department: str | None = None) -> l
     rows = [
         case_row(c, ws.config)
         for c in ws.store.iter_records(months=[month])
-        if not dep or dep in (c["assignment"].get("department"), c["target"].get("department"))
+        if c["status"] != "void"  # a registration made in error is in no register
+        and (not dep or dep in (c["assignment"].get("department"), c["target"].get("department")))
     ]
     rows += [
         opinion_row(o, ws.config)

@@ -178,10 +178,13 @@ def return_slip(
     customer_signed: bool,
     approved_at: object = None,
     notified_at: object = None,
+    compensation: object = None,
     scan: Path | None = None,
+    no_code: bool = False,
 ) -> StepResult:
-    """What the returned paper slip says: the case is resolved. `scan` goes through the
-    same reading and QR checks as `scan intake`."""
+    """What the returned paper slip says: the case is resolved, with the compensation paid
+    (赔偿, 元) if any. `scan` goes through the same reading and QR checks as `scan intake`;
+    a scan with no code is taken only with `no_code`."""
     from complaintforms.services.intake import attach_for_case
 
     when = step_time(at)
@@ -202,10 +205,11 @@ def return_slip(
             customer_signed=customer_signed,
             approved_at=approved,
             notified_at=notified,
+            compensation=compensation,
         )
 
     def with_scan(txn: Transaction, case: dict) -> dict:
-        return attach_for_case(txn, ws, case, Path(scan), iso(when))
+        return attach_for_case(txn, ws, case, Path(scan), iso(when), no_code=no_code)
 
     outcome = run_step(ws, case_no, "slip.return", by, change, inside=with_scan if scan else None)
     if not customer_signed:
@@ -223,18 +227,22 @@ def callback_case(
     case_no: str,
     *,
     by: str,
-    satisfaction: str,
+    satisfaction: str | None = None,
     note: str | None = None,
     at: object = None,
+    reached: bool = True,
 ) -> StepResult:
-    """回访: the centre calls the complainant back."""
+    """回访: the centre calls the complainant back; `reached=False` records a call that
+    reached nobody (无法回访)."""
     when = step_time(at)
     return run_step(
         ws,
         case_no,
         "case.callback",
         by,
-        lambda c: workflow.callback(c, at=when, by=by, satisfaction=satisfaction, note=note),
+        lambda c: workflow.callback(
+            c, at=when, by=by, satisfaction=satisfaction, note=note, reached=reached
+        ),
     )
 
 

@@ -61,10 +61,11 @@ def run_step(
     formats: tuple[str, ...] = FORMATS,
     *,
     inside: Callable[[Transaction, dict], dict] | None = None,
+    event: dict | None = None,
 ) -> StepResult:
     """Record one step: `change` makes the new case from the old (pure; it raises to refuse);
     each of `forms` is rendered from the new case; `inside` runs in the transaction (to store
-    a scan with the step)."""
+    a scan with the step); `event` adds fields to the audit event (a reason)."""
     from complaintforms.services.cases import view
 
     at = iso(clock_now())
@@ -74,7 +75,7 @@ def run_step(
             after = change(before)
             if inside:
                 after = inside(txn, after)
-            _store(txn, case_no, action, by, at, before, after)
+            _store(txn, case_no, action, by, at, before, after, event)
         return StepResult(view(ws, after), [])
 
     ws.identity  # noqa: B018 - made before anything else
@@ -99,7 +100,7 @@ def run_step(
                 stored = {**after, "documents": [*after["documents"], *entries]}
                 if inside:
                     stored = inside(txn, stored)
-                _store(txn, case_no, action, by, at, before, stored)
+                _store(txn, case_no, action, by, at, before, stored, event)
         except Conflict:
             continue
         return StepResult(view(ws, stored), entries)
@@ -118,7 +119,8 @@ def _store(
     at: str,
     before: dict,
     after: dict,
+    event: dict | None = None,
 ) -> None:
     old, new = workflow.diff(before, after)
     txn.replace(after)
-    txn.log(action, by, case_no, at=at, before=old, after=new)
+    txn.log(action, by, case_no, at=at, before=old, after=new, **(event or {}))
