@@ -15,7 +15,7 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -721,6 +721,83 @@ def closing_form() -> Document:
     return doc
 
 
+MAJOR_REASON = (
+    "{% if major.reason %}{{ major.reason }}{% else %}□ 媒体或网络曝光　□ 与客户发生冲突　"
+    "□ 社会影响面广　□ 其他\n______________________________________________{% endif %}"
+)
+MAJOR_PROPOSAL = (
+    "{% if assignment.department %}由{{ assignment.department }}"
+    "{% if assignment.head %}（负责人 {{ assignment.head }}）{% endif %}负责调查处理"
+    "{% if assignment.handler %}，受理负责人 {{ assignment.handler }}{% endif %}，"
+    "于 {{ assignment.due }} 前办结（{{ assignment.limit }}）。{% endif %}"
+)
+
+
+def major_report() -> Document:
+    """重大投诉呈报单: the facts, why the case is major, the impact, the proposed handling, and
+    the box for the instruction (领导批示) with its signature and date."""
+    doc = base_document()
+    header_block(doc)
+    para(doc)
+    field_table(
+        doc,
+        [
+            ("呈报对象", "{{ major.to }}", "呈报部门", "{{ major.unit }}"),
+            ("呈报日期", "{{ major.date }}", "呈报人", "{{ major.by }}"),
+        ],
+    )
+    part_title(doc, "投诉事实")
+    field_table(
+        doc,
+        [
+            (
+                "投诉人",
+                "{{ complainant.name }}{% if complainant.confidential %}（要求保密）{% endif %}",
+                "联系电话",
+                "{{ complainant.phone }}",
+            ),
+            ("投诉时间", "{{ received_at }}", "投诉方式", "{{ channel }}"),
+            ("投诉对象", "{{ target }}", "性质 / 类别", KIND_AND_CATEGORY),
+            "{%tr if major.count %}",
+            ("投诉人数", "{{ major.count }} 人{% if major.group %}（群体投诉）{% endif %}"),
+            "{%tr endif %}",
+            *EXTRA_ROWS,
+        ],
+    )
+    text_block(doc, "投诉内容", "{{ content }}")
+    text_block(doc, "投诉要求", "{{ demand }}")
+    part_title(doc, "呈报意见")
+    field_table(
+        doc,
+        [
+            ("重大原因", MAJOR_REASON),
+            ("影响情况", "{{ major.impact }}"),
+            ("拟处理意见", MAJOR_PROPOSAL),
+        ],
+    )
+    for row in doc.tables[-1].rows[1:]:  # boxes to write the impact and the proposal in
+        row.height = Mm(20)
+        row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+    para(doc).paragraph_format.space_after = Mm(1)
+    field_table(doc, [("领导批示", "签字：__________　日期：__________")])
+    row = doc.tables[-1].rows[0]
+    row.height = Mm(46)
+    row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+    para(row.cells[0], "{{ major.to }}", size=8, color=GREY)
+    box = row.cells[1]
+    box.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
+    box.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    p = para(
+        doc,
+        "本单涉及客户信息，请妥善保管，不得外传。批示后请退回{{ major.unit }}，随案卷归档。",
+        size=8.5,
+        color=GREY,
+    )
+    p.paragraph_format.space_before = Mm(3)
+    footer_block(doc)
+    return doc
+
+
 # -- registers and reports: rows for a period ------------------------------------------------------
 
 
@@ -991,6 +1068,7 @@ TEMPLATES = {
     "contact_letter": contact_letter,
     "reply_letter": reply_letter,
     "closing_form": closing_form,
+    "major_report": major_report,
     "transfer_list": transfer_list,
     "disposal_register": disposal_register,
     "opinion_register": opinion_register,

@@ -319,3 +319,28 @@ def test_a_bad_compensation_is_refused(cf, ws, value):
     assert result.exit_code == 1, result.stdout
     assert "compensation" in result.stderr and "internal error" not in result.stderr
     assert snapshot(ws) == before
+
+
+# -- a case that becomes major is reported up the line ------------------------------------------
+def major_reports(case: dict) -> list[dict]:
+    return [d for d in case["documents"] if d["form"] == "major_report" and d["format"] == "pdf"]
+
+
+def test_a_case_that_becomes_major_gets_its_report_at_acceptance_or_correction(cf, ws):
+    at_accept = register(cf, plain_case())
+    out = accept(cf, at_accept, "--severity", "重大")
+    [report] = major_reports(out["case"])
+    text = pdf_text(ws.root / report["path"])
+    assert "重 大 投 诉 呈 报 单" in text and "总经理" in text and at_accept in text
+    # Accepting a case that is not major issues none.
+    plain = register(cf, plain_case())
+    assert major_reports(accept(cf, plain)["case"]) == []
+
+    corrected = cf.json(
+        "case", "amend", plain, "--set", "severity=major", "--reason", "已被媒体报道",
+    )["case"]  # fmt: skip
+    [report] = major_reports(corrected)
+    assert "已被媒体报道" in pdf_text(ws.root / report["path"])
+    # Correcting something else of a major case issues no second report.
+    again = cf.json("case", "amend", plain, "--set", "demand=道歉", "--reason", "补充")["case"]
+    assert len(major_reports(again)) == 1

@@ -421,7 +421,11 @@ def test_steps_out_of_order_are_refused(cf, ws):
         "2026-11-18T16:00:00+08:00",
     )
     assert_refused(
-        cf, ws, case_no, ("case", "close", case_no, "--summary", "x", *by), "cannot close"
+        cf,
+        ws,
+        case_no,
+        ("case", "close", case_no, "--summary", "x", *by),
+        "call the complainant back before closing",
     )
     assert_refused(
         cf, ws, case_no, ("case", "reopen", case_no, "--reason", "x", *by), "cannot reopen"

@@ -172,6 +172,19 @@ FORMS["opinion_register"] = FormSpec(
     kind="list",
 )
 
+# 重大投诉呈报单 (DESIGN.md section 13): issued when a case is or becomes major, to
+# `escalation.major_to` (default 总经理): the facts, why it is major, the impact, the proposed
+# handling (the routing, once there is one), and boxes for the instruction and signature. It
+# goes up the line, so the complainant is masked as on the forms that leave the centre.
+FORMS["major_report"] = FormSpec(
+    name="major_report",
+    code="KF-10",
+    version="1.0",
+    title="重大投诉呈报单",
+    fields=COMMON_FIELDS + CASE_FIELDS + ("assignment", "major"),
+    leaves_centre=True,
+)
+
 
 def build_list_context(
     spec: FormSpec,
@@ -432,3 +445,31 @@ def build_context(
             N_("{form}: no value for {names}"), form=spec.name, names=", ".join(missing)
         )
     return {k: ctx[k] for k in (*spec.fields, *HTML_ONLY_FIELDS)}
+
+
+def major_view(
+    case: dict,
+    config: Config,
+    *,
+    by: str = "",
+    date: str | None = None,
+    reason: str | None = None,
+    impact: str | None = None,
+) -> dict:
+    """The values of one issue of the 重大投诉呈报单 (`extra["major"]`): to whom and from which
+    unit, when and by whom it is reported, why the case is major and its impact (as given
+    when issued; '' leaves a box to write in by hand), and the number of complainants of a
+    group complaint (None for one complainant: not printed)."""
+    count = case.get("complainant_count")
+    several = isinstance(count, int) and not isinstance(count, bool) and count > 1
+    threshold = getattr(config, "group_threshold", 5)
+    return {
+        "to": config.major_to,
+        "unit": config.org_unit,
+        "by": by or "",
+        "date": cn_date(date),
+        "reason": reason or "",
+        "impact": impact or "",
+        "count": count if several else None,
+        "group": bool(several and isinstance(threshold, int) and count >= threshold),
+    }

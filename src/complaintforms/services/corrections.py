@@ -32,10 +32,14 @@ def amend_case(
 ) -> StepResult:
     """更正: correct registration fields (same checks as `case new`); the record card is
     issued again with a new serial, the earlier one kept and marked superseded. When the
-    kind or the received time changes, a routed case's due date is counted again."""
+    kind or the received time changes, a routed case's due date is counted again; a case
+    that becomes major gets its 重大投诉呈报单."""
+    from complaintforms.services.major import when_major
+
     cal = work_calendar(ws)
     when = step_time(at)
     notes: list[Notice] = []
+    major = when_major(ws, by=by, reason=reason)
 
     def change(case: dict) -> dict:
         new, changed = workflow.amend(case, ws.config, changes, at=when, by=by, reason=reason)
@@ -66,7 +70,7 @@ def amend_case(
         "case.amend",
         by,
         change,
-        forms=(("record_card", None),),
+        forms=lambda b, a: (("record_card", None), *major(b, a)),
         formats=formats,
         event={"reason": reason},
     )

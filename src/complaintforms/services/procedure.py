@@ -44,7 +44,10 @@ def accept_case(
     category: str | None = None,
     validity: str | None = None,
 ) -> StepResult:
-    """受理: route to a department with a due date in working days."""
+    """受理: route to a department with a due date in working days. A case that becomes
+    major here gets its 重大投诉呈报单 in the same step."""
+    from complaintforms.services.major import when_major
+
     cal = work_calendar(ws)
     when = step_time(at)
     result = run_step(
@@ -65,6 +68,7 @@ def accept_case(
             category=category,
             validity=validity,
         ),
+        forms=when_major(ws, by=by),
     )
     result.warnings = cal.warnings
     return result

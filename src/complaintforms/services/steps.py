@@ -57,7 +57,7 @@ def run_step(
     action: str,
     by: str,
     change: Change,
-    forms: tuple[FormIssue, ...] = (),
+    forms: tuple[FormIssue, ...] | Callable[[dict, dict], tuple[FormIssue, ...]] = (),
     formats: tuple[str, ...] = FORMATS,
     *,
     inside: Callable[[Transaction, dict], dict] | None = None,
@@ -65,7 +65,9 @@ def run_step(
 ) -> StepResult:
     """Record one step: `change` makes the new case from the old (pure; it raises to refuse);
     each of `forms` is rendered from the new case; `inside` runs in the transaction (to store
-    a scan with the step); `event` adds fields to the audit event (a reason)."""
+    a scan with the step); `event` adds fields to the audit event (a reason). `forms` may be
+    a function of the case before and after the change, for a form a step issues only when
+    the change calls for it (the major complaint report when a case becomes major)."""
     from complaintforms.services.cases import view
 
     at = iso(clock_now())
@@ -83,10 +85,11 @@ def run_step(
     for attempt in range(MAX_TRIES):
         before = ws.store.get(case_no)
         after = change(before)
-        serials = Serials(ws, len(forms), reserve=attempt > 0)
+        issues = forms(before, after) if callable(forms) else forms
+        serials = Serials(ws, len(issues), reserve=attempt > 0)
         docs = [
             prepare(ws, after, form, serial=serial, at=at, extra=make(after) if make else None)
-            for (form, make), serial in zip(forms, serials.values, strict=True)
+            for (form, make), serial in zip(issues, serials.values, strict=True)
         ]
         rendered = [(doc, render_files(ws, doc, formats, renderers)) for doc in docs]
         try:

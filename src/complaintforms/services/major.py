@@ -1,0 +1,117 @@
+"""Major complaints (重大投诉, DESIGN.md section 13): the 重大投诉呈报单.
+
+When a case is or becomes major (at registration, acceptance or amendment), the centre
+reports it at once to `escalation.major_to` (default 总经理): the facts, why it is major, the
+impact, the proposed handling, and boxes for the instruction and the signature. The step
+that made it major calls `became_major(before, after)` and then `issue_major_report`; the
+report can also be issued again by hand (a new serial each time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from complaintforms.documents.forms import major_view
+from complaintforms.domain import model
+from complaintforms.domain.enums import label
+from complaintforms.domain.timeutil import iso
+from complaintforms.domain.timeutil import now as clock_now
+from complaintforms.errors import StateError
+from complaintforms.i18n import N_
+from complaintforms.services.steps import FORMATS, StepResult, run_step
+from complaintforms.workspace import Workspace
+
+__all__ = ["ACTION", "ACTION_LABEL", "FORM", "became_major", "issue_major_report"]
+
+FORM = "major_report"
+# The audit event of an issue, and how a person reads it in the case history.
+ACTION = "major.report"
+ACTION_LABEL = N_("major complaint report issued (重大投诉呈报单)")
+# A case no longer open to a report: sealed by the manager's sign-off, or void.
+CLOSED_TO_REPORTS = ("signed_off", "archived", "void")
+
+
+def became_major(before: dict | None, after: dict) -> bool:
+    """True when `after` is major and `before` was not (or there was no `before`: a case
+    registered as major). Pure; for registration, acceptance and amendment."""
+    if after.get("severity") != "major":
+        return False
+    return before is None or before.get("severity") != "major"
+
+
+def _require_reportable(case: dict) -> None:
+    status = case["status"]
+    if status in CLOSED_TO_REPORTS:
+        raise StateError(
+            N_(
+                "{case_no}: a major complaint report is not issued for a case that is "
+                "{status} ({status_label})"
+            ),
+            case_no=case["case_no"],
+            status=status,
+            status_label=label("status", status),
+        )
+    if case.get("severity") != "major":
+        raise StateError(
+            N_(
+                "{case_no}: severity is {severity} ({severity_label}); a major complaint "
+                "report is issued for a major case (重大) only"
+            ),
+            case_no=case["case_no"],
+            severity=case.get("severity") or "none",
+            severity_label=label("severity", case.get("severity")) or "-",
+        )
+
+
+def issue_major_report(
+    ws: Workspace,
+    case_no: str,
+    *,
+    by: str,
+    reason: str | None = None,
+    impact: str | None = None,
+    formats: tuple[str, ...] = FORMATS,
+) -> StepResult:
+    """重大投诉呈报单 of a major case, to `escalation.major_to`. `reason` (why it is major:
+    media exposure, conflict, wide impact; e.g. the acceptance or amendment reason) and
+    `impact` are printed as given; left out, they are boxes to fill in by hand. The proposed
+    handling is the case's routing once it has one. Refused for a case that is not major,
+    and for a signed-off, archived or void case; nothing is stored then."""
+    who = model.text(by, "by", required=True, limit=model.MAX_NAME)
+
+    def check(case: dict) -> dict:
+        _require_reportable(case)
+        return case
+
+    issue = major_form(ws, by=who, reason=reason, impact=impact)
+    return run_step(ws, case_no, ACTION, who, check, forms=(issue,), formats=formats)
+
+
+def major_form(
+    ws: Workspace, *, by: str, reason: str | None = None, impact: str | None = None
+) -> tuple[str, Callable[[dict], dict]]:
+    """The report as a form a step issues (services.steps.FormIssue): accepting or
+    correcting a case that becomes major issues it in the same step."""
+    why = model.text(reason, "reason")
+    effect = model.text(impact, "impact")
+    config = ws.config
+    date = iso(clock_now())
+
+    def values(case: dict) -> dict:
+        return {"major": major_view(case, config, by=by, date=date, reason=why, impact=effect)}
+
+    return FORM, values
+
+
+def when_major(
+    ws: Workspace, *, by: str, reason: str | None = None
+) -> Callable[[dict, dict], tuple]:
+    """`forms` for a step (services.steps.run_step): the report when the step makes the case
+    major, nothing otherwise."""
+
+    def forms(before: dict, after: dict) -> tuple:
+        if became_major(before, after):
+            return (major_form(ws, by=by, reason=reason),)
+        return ()
+
+    return forms
