@@ -18,7 +18,7 @@ from typing import Any
 from complaintforms.domain import model, workflow
 from complaintforms.domain.timeutil import iso, parse_date, parse_time
 from complaintforms.domain.timeutil import now as clock_now
-from complaintforms.errors import ComplaintFormsError, RecordError, ValidationError
+from complaintforms.errors import ComplaintFormsError, RecordError, StateError, ValidationError
 from complaintforms.i18n import N_
 from complaintforms.services.cases import (
     CaseFilter,
@@ -125,7 +125,7 @@ def _yaml_loader(source: str):
                         raise ValidationError(
                             N_("{source}: key {field} is given twice (line {line})"),
                             source=source,
-                            field=str(key),
+                            field=shown_key(key),
                             line=key_node.start_mark.line + 1,
                         )
             return super().construct_mapping(node, deep=deep)
@@ -202,19 +202,31 @@ def check_tree(
 
 
 def _located(source: str, path: tuple, msgid: str, records: bool) -> ValidationError:
-    """The error `msgid` about the value at `path`, named as a dotted key of its record."""
-    if records and path and isinstance(path[0], int):
-        where = Notice(N_("{source}: record {number}"), source=source, number=path[0] + 1)
-        return RecordError(where, ValidationError(msgid, field=dotted(path[1:])))
+    """The error `msgid` about the value at `path`, named as a dotted key of its record (a
+    file of one record, a mapping rather than a list, holds record 1)."""
+    if records and path:
+        number, path = (path[0] + 1, path[1:]) if isinstance(path[0], int) else (1, path)
+        where = Notice(N_("{source}: record {number}"), source=source, number=number)
+        return RecordError(where, ValidationError(msgid, field=dotted(path)))
     return ValidationError(msgid, field=dotted(path))
 
 
 def dotted(path: tuple) -> str:
-    """('reopens', 0, 'handling') -> 'reopens[0].handling'."""
+    """('reopens', 0, 'handling') -> 'reopens[0].handling'; a key that is empty, padded or
+    not printable as its repr (shown_key): ('extra', 'a\\nb') -> extra.'a\\nb'."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        part = part if isinstance(part, int) else shown_key(part)
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
+
+
+def shown_key(key: Any) -> str:
+    """A key or column name of a file as a message shows it: as it is, or its repr when it
+    is empty, has spaces around it or characters that are not printable (a line break would
+    split the one-line message, a bidi control reorder it)."""
+    text = str(key)
+    return text if text and text.isprintable() and text.strip() == text else repr(text)
 
 
 # -- reading --------------------------------------------------------------------------------------------
@@ -270,13 +282,22 @@ def _read_csv(text: str, source: str) -> Iterator[tuple[str, dict]]:
         for name in reader.fieldnames:
             if name in seen:
                 raise ValidationError(
-                    N_("{source}: column {field} is given twice"), source=source, field=name
+                    N_("{source}: column {field} is given twice"),
+                    source=source,
+                    field=shown_key(name),
                 )
             seen.add(name)
         for row in reader:
             where = Notice(N_("{source}: line {line}"), source=source, line=reader.line_num)
             if None in row:
                 raise RecordError(where, N_("more cells than columns"))
+            if None in row.values():  # a short row: DictReader fills it up with None
+                raise RecordError(
+                    where,
+                    N_("fewer cells than columns ({cells} of {columns})"),
+                    cells=sum(value is not None for value in row.values()),
+                    columns=len(reader.fieldnames),
+                )
             yield where, unflatten(row, where)
     except csv.Error as exc:  # a cell over the field size limit, a stray quote
         raise ValidationError(
@@ -643,7 +664,7 @@ def import_cases(
                         year, seq = parse_case_no(case["case_no"], own, own_regex)
                     if pattern == own or own_regex.fullmatch(case["case_no"]):
                         txn.bump_seq(year or counter, seq)
-            except ValidationError as exc:
+            except (ValidationError, StateError) as exc:  # a step out of order: its record
                 raise RecordError(where, exc) from None
             seen.add(case["case_no"])
             txn.insert(case)
