@@ -87,6 +87,16 @@ def closed_case(received: dt.date) -> dict:
     }
 
 
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "小明 建国 丽华 海燕 志强 秀英 伟 芳 磊 静 军 敏 洋 艳 勇 杰 娟 涛 霞 超".split()
+
+
+def caller(i: int) -> dict:
+    """The complainant of the bench's i-th case: a number of its own (as a customer calling
+    about "my complaint last week" gives it), names shared by some hundreds of cases."""
+    return {"name": SURNAMES[i % 20] + GIVEN[i // 20 % 20], "phone": f"139{i:08d}"}
+
+
 def workspace(name: str, cases: int) -> Path:
     from complaintforms.workspace import init_workspace
 
@@ -105,6 +115,7 @@ def workspace(name: str, cases: int) -> Path:
             else:
                 case = {**CASE, "received_at": f"{received}T10:00:00+08:00"}
             case["content"] = f"历史投诉 {i}"
+            case["complainant"] = {**CASE["complainant"], **caller(i)}
             ledger.append(case)
         src = OUT / f"{name}.json"
         src.write_text(json.dumps(ledger, ensure_ascii=False), encoding="utf-8")
@@ -629,6 +640,53 @@ def against_baseline(rows: list, rev: str, batch: int) -> None:
         rows.append((f"{figure}: this tree / {rev}", ours, theirs))
 
 
+def lookup_rows(root: Path, n: int) -> list[tuple[str, float, float]]:
+    """`case list --phone` (issue 13: 0.3 s at 100,000 cases, start-up included) for the
+    caller of a case in the middle of the range, the number typed as a clerk hears it; by its
+    last four digits and by name beside it, for information. Each first checks that it finds
+    its case."""
+    i = n // 2
+    phone, name = caller(i)["phone"], caller(i)["name"]
+    w = [EXE, "-w", str(root), "case", "list"]
+    queries = [
+        (
+            f"case list --phone at {n:,} cases",
+            ["--phone", f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}"],
+            0.3,
+        ),
+        (
+            f"case list --phone (last 4 digits) at {n:,} cases",
+            ["--phone", phone[-4:]],
+            float("nan"),
+        ),
+        (f"case list --name at {n:,} cases", ["--name", name], float("nan")),
+    ]
+    rows = []
+    for figure, argv, target in queries:
+        out = subprocess.run([*w, "--json", *argv], capture_output=True, check=True).stdout
+        assert any(c["complainant"]["phone"] == phone for c in json.loads(out)), argv
+        rows.append((figure, timed(w + argv, runs=5), target))
+    return rows
+
+
+def lookup_only() -> None:
+    """bench/run.py lookup: only the lookup rows, at 10,000 cases (and 100,000 with
+    BENCH_LARGE); BENCH_REUSE=1 keeps a workspace an earlier run built."""
+    rows: list = []
+    sizes = [10_000] + ([100_000] if os.environ.get("BENCH_LARGE") else [])
+    # Byte-compiled, as pip leaves an installed package (this environment may set
+    # PYTHONDONTWRITEBYTECODE, and compiling on every start would be timed instead).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=True)
+    for n in sizes:
+        root = OUT / f"lookup{n}"
+        if not (os.environ.get("BENCH_REUSE") and (root / "records").exists()):
+            start = time.perf_counter()
+            root = workspace(f"lookup{n}", n)
+            print(f"built {n:,} cases in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        rows += lookup_rows(root, n)
+    print_rows(rows)
+
+
 def accept_seconds(root: Path, case_json: str, runs: int = 3, env: dict | None = None) -> float:
     """`case accept` end to end, each run on a case of its own."""
     times = []
@@ -671,6 +729,9 @@ def main() -> None:
             rows: list = []
             against_baseline(rows, sys.argv[2], int(os.environ.get("BENCH_SLIPS", "500")))
             print_rows(rows)
+        elif sys.argv[1:] == ["lookup"]:
+            # bench/run.py lookup: only case list --phone / --name (issue 13).
+            lookup_only()
         elif sys.argv[1:] == ["hostile"]:
             # bench/run.py hostile: only the scan intake of hostile files.
             print_rows(hostile_intake())
@@ -729,6 +790,8 @@ def run_all() -> None:
             )
         )
         rows.append((f"case accept at {n:,} cases", accept_seconds(big, case_json), float("nan")))
+        if n >= 10_000:
+            rows += lookup_rows(big, n)
         rows.append(
             (
                 f"case list --overdue at {n:,} cases",

@@ -344,3 +344,46 @@ def test_a_case_that_becomes_major_gets_its_report_at_acceptance_or_correction(c
     # Correcting something else of a major case issues no second report.
     again = cf.json("case", "amend", plain, "--set", "demand=道歉", "--reason", "补充")["case"]
     assert len(major_reports(again)) == 1
+
+
+# -- the ledger carries all of it: export, then import into a fresh workspace -------------------
+def test_export_and_import_keep_corrections_voids_penalties_and_unreachable_callbacks(
+    cf, ws, tmp_path
+):
+    from complaintforms.workspace import Workspace, init_workspace
+
+    from .conftest import Runner
+
+    case_no = register(cf, plain_case())
+    cf.json("case", "amend", case_no, "--set", "complainant.phone=13900001111", "--reason", "记错")
+    accept(cf, case_no)
+    cf.json(
+        "case",
+        "penalize",
+        case_no,
+        "--kind",
+        "警告",
+        "--person",
+        "张伟",
+        "--at",
+        "2026-11-17 10:00",
+    )
+    cf.json(
+        "case", "penalize", case_no, "--kind", "小过", "--person", "王强", "--amount", "500",
+        "--note", "连带", "--at", "2026-11-17 10:05",
+    )  # fmt: skip
+    returned(cf, case_no, "--compensation", "88.5")
+    cf.json("case", "callback", case_no, "--unreachable", "--at", "2026-11-19 10:00")
+    cf.json("case", "close", case_no, "--summary", "完毕", "--at", "2026-11-19 11:00")
+    voided = register(cf, plain_case(content="重复"))
+    cf.json("case", "void", voided, "--reason", "重复登记")
+    keys = ("status", "complainant", "handling", "callback", "closure", "amendments", "void")
+    for fmt in ("json", "yaml", "csv"):
+        exported = tmp_path / f"export.{fmt}"
+        assert cf("case", "export", "--format", fmt, "-o", str(exported)).exit_code == 0
+        fresh = Runner(Workspace.open(init_workspace(tmp_path / f"fresh-{fmt}").root))
+        assert fresh.json("case", "import", str(exported))["imported"] == 2, fmt
+        for number in (case_no, voided):
+            a, b = cf.json("case", "show", number), fresh.json("case", "show", number)
+            for key in keys:
+                assert a[key] == b[key], (fmt, number, key)

@@ -257,3 +257,82 @@ def test_several_records_at_once(store):
     assert [c["case_no"] for c in got] == ["TS-2026-000003", "TS-2026-000001", "TS-2026-000002"]
     with pytest.raises(NotFoundError):
         store.get_many(["TS-2026-000001", "TS-2026-000009"])
+
+
+# -- the lookup index (issue 13: a customer who calls is found by phone or name) -------------
+def caller(n: int, phone: str | None, name: str | None, month: str = "2026-11") -> dict:
+    return {**case(n, month), "complainant": {"name": name, "phone": phone}}
+
+
+def found(store, **query) -> list[str]:
+    return [c["case_no"] for c in store.find_cases(**query)]
+
+
+def test_cases_are_found_by_phone_however_written_and_by_name(store):
+    with store.transaction() as txn:
+        txn.insert(caller(1, "138 1234 5678", "王小明", "2026-11"))
+        txn.insert(caller(2, "+86 13812345678", "王小明", "2026-10"))
+        txn.insert(caller(3, "0571-8888 6666", "Li Lei"))
+        txn.insert(caller(4, None, None))  # anonymous, no phone: found by neither
+        txn.insert({"id": "OP-2026-0001", "received_at": "2026-11-01T09:00:00+08:00"}, "opinions")
+    # Oldest month first, as iter_records gives them.
+    for typed in ("13812345678", "138-1234-5678", "+86 138 1234 5678", "008613812345678", "5678"):
+        assert found(store, phone=typed) == ["TS-2026-000002", "TS-2026-000001"], typed
+    assert found(store, phone="88886666") == ["TS-2026-000003"]
+    assert found(store, phone="+86 571 8888 6666") == ["TS-2026-000003"]  # the trunk 0 aside
+    assert found(store, phone="13812345679") == [] and found(store, phone="1234") == []
+    assert found(store, name="小明") == ["TS-2026-000002", "TS-2026-000001"]
+    assert found(store, name="li lei") == ["TS-2026-000003"]  # Latin in any case
+    assert found(store, phone="5678", name="王") == ["TS-2026-000002", "TS-2026-000001"]
+    assert found(store, phone="5678", name="李") == []
+    assert len(found(store)) == 4  # nothing asked: every case
+    assert store.check()[0] == []
+
+
+def test_the_lookup_index_follows_a_replace_and_a_discarded_transaction(store):
+    with store.transaction() as txn:
+        txn.insert(caller(1, "13812345678", "王小明"))
+        txn.insert(caller(2, "13812345678", "王小明"))
+    with store.transaction() as txn:  # the number and the name corrected (case amend)
+        txn.replace(caller(1, "13900001111", "王晓明"))
+    assert found(store, phone="13812345678") == ["TS-2026-000002"]
+    assert found(store, phone="1111") == ["TS-2026-000001"]
+    assert found(store, name="晓明") == ["TS-2026-000001"]
+    with store.transaction() as txn:  # a step that leaves the complainant as it is
+        txn.replace({**caller(2, "13812345678", "王小明"), "status": "assigned"})
+    assert found(store, phone="5678") == ["TS-2026-000002"]
+    assert store.get("TS-2026-000002")["status"] == "assigned"
+    with pytest.raises(RuntimeError), store.transaction() as txn:
+        txn.insert(caller(3, "13812345678", "王小明"))
+        txn.replace(caller(2, None, None))
+        raise RuntimeError("killed")
+    assert found(store, phone="5678") == ["TS-2026-000002"]
+    with store.transaction() as txn:  # the phone and name removed: found by neither
+        txn.replace(caller(2, None, None))
+    assert found(store, phone="5678") == [] and found(store, name="王") == ["TS-2026-000001"]
+    assert store.check()[0] == []
+
+
+def test_the_lookup_index_answers_as_a_reading_of_every_case_would(store):
+    """The backend's index against the interface's own reading of every record (the
+    default find_cases), on many numbers sharing their last digits."""
+    import random
+
+    from complaintforms.storage.base import Store
+
+    rnd = random.Random(13)
+    phones = [f"1{rnd.randrange(30, 99)}{rnd.randrange(10**8):08d}" for _ in range(12)]
+    names = ["王小明", "王晓明", "李雷", "Han Meimei", None]
+    with store.transaction() as txn:
+        for n in range(1, 121):
+            phone = rnd.choice(phones)
+            written = rnd.choice([phone, f"+86 {phone}", f"{phone[:3]} {phone[3:7]} {phone[7:]}"])
+            txn.insert(caller(n, written, rnd.choice(names), f"2026-{rnd.randrange(1, 13):02d}"))
+    with store.transaction() as txn:
+        for n in range(1, 121, 7):
+            txn.replace(caller(n, rnd.choice(phones), rnd.choice(names), "2026-01"))
+    queries = [{"phone": p[-k:]} for p in phones[:4] for k in (4, 7, 11)]
+    queries += [{"name": "明"}, {"name": "HAN"}, {"phone": phones[0], "name": "王"}]
+    for query in queries:
+        assert found(store, **query) == [c["case_no"] for c in Store.find_cases(store, **query)]
+    assert store.check()[0] == []

@@ -252,7 +252,7 @@ def case_new(state: State, source: str | None, **flags: Any) -> None:
 @click.argument("case_no")
 @pass_state
 def case_show(state: State, case_no: str) -> None:
-    """Show one case."""
+    """Show one case: every recorded field under its label."""
     from complaintforms.cli.display import case_text
     from complaintforms.services.cases import show_case
 
@@ -260,14 +260,24 @@ def case_show(state: State, case_no: str) -> None:
     emit(state, case, case_text(case, state.ws.config))
 
 
-def _filter(status, department, quarter, overdue):
+def _filter(status, department, quarter, overdue, **lookup):
+    """The listing's filter from the options of filter_options (and of lookup_options)."""
     from complaintforms.services.cases import CaseFilter
 
-    return CaseFilter(status=status, department=department, quarter=quarter, overdue=overdue)
+    return CaseFilter(
+        status=status, department=department, quarter=quarter, overdue=overdue, **lookup
+    )
+
+
+def _options(func, options: list) -> Any:
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def filter_options(func):
-    for option in reversed(
+    return _options(
+        func,
         [
             click.option("--status", help="Only cases in this status (registered, assigned, ...)."),
             click.option("--department", help="Only cases routed to or about this department."),
@@ -275,21 +285,51 @@ def filter_options(func):
                 "--quarter", metavar="YYYYQn", help="Only cases received in this quarter."
             ),
             click.option("--overdue", is_flag=True, help="Only open cases past their due date."),
-        ]
-    ):
-        func = option(func)
-    return func
+        ],
+    )
+
+
+def lookup_options(func):
+    """Finding the case of a customer who calls (DESIGN.md section 13): the options beside
+    filter_options, passed on to _filter as keywords."""
+    return _options(
+        func,
+        [
+            click.option(
+                "--phone",
+                metavar="NUMBER",
+                help="Only cases of this complainant's phone: the whole number, however "
+                "written (138 1234 5678, +86 13812345678), or its last 4 or more digits.",
+            ),
+            click.option(
+                "--name", metavar="TEXT", help="Only cases whose complainant's name contains TEXT."
+            ),
+            click.option(
+                "--month",
+                metavar="YYYY-MM",
+                help="Only cases received in this month (2026-11 or 2026年11月).",
+            ),
+            click.option("--category", help="Only cases of this category (from the config)."),
+            click.option(
+                "--text",
+                metavar="TEXT",
+                help="Only cases whose content, demand, findings, result or closing summary "
+                "contains TEXT.",
+            ),
+        ],
+    )
 
 
 @case.command("list")
 @filter_options
+@lookup_options
 @pass_state
-def case_list(state: State, status, department, quarter, overdue) -> None:
-    """List cases (filters: --status --department --quarter --overdue)."""
+def case_list(state: State, status, department, quarter, overdue, **lookup) -> None:
+    """List cases; the filters given must all hold (a customer who calls: --phone, --name)."""
     from complaintforms.cli.display import list_text
     from complaintforms.services.cases import list_cases
 
-    cases = list_cases(state.ws, _filter(status, department, quarter, overdue))
+    cases = list_cases(state.ws, _filter(status, department, quarter, overdue, **lookup))
     emit(state, cases, list_text(cases, state.ws.config))
 
 

@@ -6,7 +6,9 @@ being message ids translated when shown; values and codes stay as recorded.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from typing import Any
 
 from complaintforms import i18n
 from complaintforms.config import Config
@@ -32,12 +34,6 @@ def pad(text: str, columns: int) -> str:
     return text + " " * max(columns - width(text), 0)
 
 
-def _rows(rows: list[tuple[str, str]]) -> list[str]:
-    shown = [(_(name), value) for name, value in rows if value not in (None, "")]
-    columns = max((width(name) for name, _value in shown), default=0)
-    return [f"  {pad(name, columns)}  {value}" for name, value in shown]
-
-
 def _department(config: Config, code: str | None) -> str:
     if not code:
         return ""
@@ -45,108 +41,276 @@ def _department(config: Config, code: str | None) -> str:
     return f"{dep.name} ({code})" if dep else code
 
 
+# -- case show: every recorded field under its label -----------------------------------------
+# Dotted keys of the record (list items without their index) -> label (a message id). A key
+# is looked up whole, then without its leading parts ("reopens.handling.findings" finds
+# "handling.findings"); a key found nowhere is shown as it is, so nothing recorded is hidden.
+LABELS: dict[str, str] = {
+    "case_no": N_("case number"),
+    "status": N_("status"),
+    "received_at": N_("received"),
+    "recorded_at": N_("recorded at"),
+    "recorded_by": N_("recorded by"),
+    "late_entry": N_("late entry"),
+    "first_receiver": N_("first receiver"),
+    "channel": N_("channel"),
+    "kind": N_("kind"),
+    "severity": N_("severity"),
+    "category": N_("category"),
+    "complainant_count": N_("number of complainants"),
+    "void": N_("void"),
+    "complainant": N_("complainant"),
+    "complainant.name": N_("name"),
+    "complainant.phone": N_("phone"),
+    "complainant.address": N_("address"),
+    "complainant.anonymous": N_("anonymous"),
+    "complainant.confidential": N_("confidential"),
+    "target": N_("against"),
+    "target.type": N_("target type"),
+    "target.department": N_("department complained about"),
+    "target.staff": N_("staff member complained about"),
+    "extra": N_("extra fields"),
+    "content": N_("content"),
+    "demand": N_("demand"),
+    "decision": N_("decision"),
+    "decision.accepted": N_("accepted"),
+    "decision.reason": N_("reason"),
+    "decision.validity": N_("validity"),
+    "assignment": N_("assignment"),
+    "assignment.department": N_("department"),
+    "assignment.handler": N_("handler"),
+    "assignment.due": N_("due"),
+    "assignment.special": N_("special case"),
+    "extensions": N_("extensions"),
+    "handling": N_("handling"),
+    "handling.findings": N_("findings"),
+    "handling.cause": N_("cause"),
+    "handling.responsible": N_("responsible"),
+    "handling.plan": N_("plan"),
+    "handling.approved_by": N_("approved by"),
+    "handling.approved_at": N_("approved at"),
+    "handling.notified_at": N_("customer told at"),
+    "handling.result": N_("result"),
+    "handling.customer_signed": N_("complainant signed"),
+    "handling.resolved_at": N_("resolved at"),
+    "handling.compensation": N_("compensation"),
+    "callback": N_("call-back"),
+    "callback.satisfaction": N_("satisfaction"),
+    "callback.reached": N_("complainant reached"),
+    "callback.note": N_("note"),
+    "closure": N_("closure"),
+    "closure.summary": N_("summary"),
+    "closure.cause": N_("cause found"),
+    "closure.measures": N_("measures"),
+    "closure.penalty": N_("penalty"),
+    "closure.penalties": N_("penalties"),
+    "penalty.type": N_("penalty kind"),
+    "penalties.type": N_("penalty kind"),
+    "penalty.kind": N_("penalty kind"),
+    "penalties.kind": N_("penalty kind"),
+    "person": N_("person"),
+    "amount": N_("amount"),
+    "unit": N_("unit"),
+    "signoff": N_("signed off"),
+    "archive": N_("archive"),
+    "archive.bundle": N_("bundle"),
+    "sha256": N_("SHA-256"),
+    "attachments": N_("attachments"),
+    "documents": N_("documents"),
+    "form": N_("form"),
+    "format": N_("format"),
+    "path": N_("file"),
+    "serial": N_("serial"),
+    "pages": N_("pages"),
+    "generated_at": N_("generated at"),
+    "attachments.received_at": N_("received at"),
+    "source": N_("source"),
+    "source_name": N_("source file"),
+    "amendments": N_("amendments"),
+    "changes": N_("changes"),
+    "before": N_("before"),
+    "after": N_("after"),
+    "superseded_at": N_("superseded at"),
+    "reopens": N_("earlier rounds (reopened)"),
+    "reopens.due": N_("due"),
+    "by": N_("by"),
+    "at": N_("at"),
+    "reason": N_("reason"),
+    "note": N_("note"),
+}
+# The order of a case's parts; keys not named here follow in the record's own order.
+ORDER = (
+    "void",
+    "received_at",
+    "recorded_at",
+    "recorded_by",
+    "late_entry",
+    "first_receiver",
+    "channel",
+    "kind",
+    "severity",
+    "category",
+    "complainant_count",
+    "complainant",
+    "target",
+    "extra",
+    "content",
+    "demand",
+    "decision",
+    "assignment",
+    "extensions",
+    "handling",
+    "callback",
+    "closure",
+    "signoff",
+    "archive",
+    "amendments",
+    "attachments",
+    "documents",
+    "reopens",
+)
+# Shown in the heading line, not again below it.
+HEADING_KEYS = ("case_no", "status", "overdue")
+# Fields holding codes of an enumeration, by their last key.
+ENUM_FIELDS = {
+    "status": "status",
+    "kind": "kind",
+    "channel": "channel",
+    "severity": "severity",
+    "validity": "validity",
+    "satisfaction": "satisfaction",
+}
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _label_of(path: str) -> str:
+    """The label of a dotted key: the message id, translated; or the key itself."""
+    parts = path.split(".")
+    for start in range(len(parts)):
+        msgid = LABELS.get(".".join(parts[start:]))
+        if msgid:
+            return _(msgid)
+    return path
+
+
+def _empty(value: Any) -> bool:
+    """Nothing recorded: None, "", and a part or list of nothing but that (a step not taken
+    yet is a mapping of None)."""
+    if isinstance(value, dict):
+        return all(_empty(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_empty(v) for v in value)
+    return value is None or value == ""
+
+
+def _scalar(path: str, value: Any, config: Config) -> str:
+    """One recorded value as a person reads it: labels for codes, names for departments,
+    times as shown everywhere, yes / no."""
+    key = path.rsplit(".", 1)[-1]
+    if key == "customer_signed" and isinstance(value, bool):
+        return _(N_("yes (投诉人已签字)")) if value else _(N_("no (投诉人未签字)"))
+    if isinstance(value, bool):
+        return _(N_("yes")) if value else _(N_("no"))
+    if not isinstance(value, str):
+        return str(value)
+    if path == "target.type":
+        return label("target_type", value)
+    if key in ("type", "kind") and "penalt" in path:
+        return label("penalty", value, config)
+    if key in ENUM_FIELDS:
+        return label(ENUM_FIELDS[key], value, config)
+    if key == "department":
+        return _department(config, value)
+    if (key == "at" or key.endswith("_at")) and _ISO_TIME.match(value):
+        try:
+            return display(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _inline(path: str, item: dict, config: Config) -> str:
+    """A list entry of plain values on one line: label value, label value, ..."""
+    return "  ".join(
+        f"{_label_of(f'{path}.{key}')} {_scalar(f'{path}.{key}', value, config)}"
+        for key, value in item.items()
+        if not _empty(value)
+    )
+
+
+def _block(path: str, record: dict, config: Config, order: tuple[str, ...] = ()) -> list:
+    """Rows of a mapping: (label, value) for a plain value, (label, rows) for a nested one."""
+    keys = [k for k in order if k in record] + [k for k in record if k not in order]
+    rows: list = []
+    for key in keys:
+        value = record[key]
+        sub = f"{path}.{key}" if path else key
+        if _empty(value) or (not path and key in HEADING_KEYS):
+            continue
+        if isinstance(value, dict):
+            rows.append((_label_of(sub), _block(sub, value, config)))
+        elif isinstance(value, list):
+            items = []
+            for i, item in enumerate(value, 1):
+                if isinstance(item, dict) and any(
+                    isinstance(v, dict | list) for v in item.values()
+                ):
+                    items.append((f"#{i}", _block(sub, item, config)))
+                elif isinstance(item, dict):
+                    items.append((f"#{i}", _inline(sub, item, config)))
+                else:
+                    items.append((f"#{i}", _scalar(sub, item, config)))
+            rows.append((_label_of(sub), items))
+        else:
+            rows.append((_label_of(sub), _scalar(sub, value, config)))
+    return rows
+
+
+def _extra_rows(case: dict, config: Config) -> list:
+    """Configured extra fields under their configured labels, in the config's order; any
+    other key under its dotted key."""
+    values = case.get("extra") or {}
+    labels = {f.key: f.label for f in config.extra_fields}
+    rows = [(labels[k], str(values[k])) for k in labels if not _empty(values.get(k))]
+    rows += [
+        (f"extra.{k}", _scalar(f"extra.{k}", v, config))
+        for k, v in values.items()
+        if k not in labels and not _empty(v)
+    ]
+    return rows
+
+
+def _lines(rows: list, depth: int = 1) -> list[str]:
+    indent = "  " * depth
+    columns = max((width(name) for name, value in rows if isinstance(value, str)), default=0)
+    out = []
+    for name, value in rows:
+        if isinstance(value, list):
+            out.append(f"{indent}{name}")
+            out += _lines(value, depth + 1)
+            continue
+        first, *more = str(value).split("\n")
+        out.append(f"{indent}{pad(name, columns)}  {first}".rstrip())
+        out += [f"{indent}{' ' * columns}  {line}".rstrip() for line in more]
+    return out
+
+
 def case_text(case: dict, config: Config) -> str:
-    comp, tgt = case["complainant"], case["target"]
-    head = f"{case['case_no']}  {label('status', case['status'])} ({case['status']})"
+    """Every field the case records, under its label in the user's language (DESIGN.md
+    section 13); codes as their labels, departments by name. What is not recorded (empty)
+    is left out; a field this table does not know is shown under its dotted key."""
+    head = f"{case['case_no']}  {label('status', case['status'], config)} ({case['status']})"
     if case.get("overdue"):
         head += "  " + _(N_("OVERDUE"))
-    rows: list[tuple[str, str]] = [
-        (
-            N_("received"),
-            display(case["received_at"])
-            + ("  " + _(N_("late entry (补办记录)")) if case.get("late_entry") else ""),
-        ),
-        (N_("channel"), label("channel", case["channel"], config)),
-        (N_("recorded by"), case.get("recorded_by") or ""),
-        (N_("kind"), label("kind", case["kind"])),
-        (N_("severity"), label("severity", case["severity"])),
-        (N_("category"), case.get("category") or ""),
-        (
-            N_("complainant"),
-            (comp.get("name") or _(N_("(anonymous)")))
-            + ("  " + _(N_("confidential (要求保密)")) if comp.get("confidential") else ""),
-        ),
-        (N_("phone"), comp.get("phone") or ""),
-        (N_("address"), comp.get("address") or ""),
-        (
-            N_("against"),
-            " ".join(
-                p
-                for p in (
-                    label("target_type", tgt["type"]),
-                    _department(config, tgt.get("department")),
-                    tgt.get("staff") or "",
-                )
-                if p
-            ),
-        ),
-    ]
-    values = case.get("extra") or {}
-    rows += [(f.label, values.get(f.key) or "") for f in config.extra_fields]
-    rows += [(N_("content"), case.get("content") or ""), (N_("demand"), case.get("demand") or "")]
-    dec = case["decision"]
-    if dec.get("accepted") is False:
-        rows.append((N_("rejected"), f"{display(dec['at'])} {dec['by']}: {dec['reason']}"))
-    elif dec.get("accepted"):
-        rows.append((N_("accepted"), f"{display(dec['at'])} {dec['by']}"))
-    if dec.get("validity"):
-        rows.append((N_("validity"), label("validity", dec["validity"])))
-    asg = case["assignment"]
-    if asg.get("department"):
-        special = "  " + _(N_("special case")) if asg.get("special") else ""
-        rows += [
-            (N_("department"), _department(config, asg["department"])),
-            (N_("handler"), asg.get("handler") or ""),
-            (N_("due"), (asg.get("due") or "") + special),
-        ]
-    for past in case.get("reopens", []):
-        rows.append((N_("reopened"), f"{display(past['at'])} {past['by']}: {past['reason']}"))
-    h = case["handling"]
-    if h.get("resolved_at"):
-        signed = "投诉人已签字" if h.get("customer_signed") else "投诉人未签字"
-        rows += [
-            (N_("findings"), h.get("findings") or ""),
-            (N_("cause"), h.get("cause") or ""),
-            (N_("responsible"), h.get("responsible") or ""),
-            (N_("plan"), h.get("plan") or ""),
-            (N_("approved by"), h.get("approved_by") or ""),
-            (N_("result"), f"{display(h['resolved_at'])}: {h['result']}  [{signed}]"),
-        ]
-        if h.get("compensation") not in (None, ""):
-            rows.append((N_("compensation"), str(h["compensation"])))
-    cb = case["callback"]
-    if cb.get("at"):
-        note = f": {cb['note']}" if cb.get("note") else ""
-        sat = label("satisfaction", cb.get("satisfaction"))
-        rows.append((N_("call-back"), f"{display(cb['at'])} {cb['by']}: {sat}{note}"))
-    cl = case["closure"]
-    if cl.get("at"):
-        rows += [
-            (N_("closed"), f"{display(cl['at'])} {cl['by']}: {cl['summary']}"),
-            (N_("cause found"), cl.get("cause") or ""),
-            (N_("measures"), cl.get("measures") or ""),
-        ]
-        if cl.get("penalty"):
-            pen = cl["penalty"]
-            rows.append(
-                (
-                    N_("penalty"),
-                    f"{label('penalty', pen['type'])} {pen['person']} ({pen['amount']})",
-                )
-            )
-    if case["signoff"].get("at"):
-        rows.append((N_("signed off"), f"{display(case['signoff']['at'])} {case['signoff']['by']}"))
-    if case["archive"].get("bundle"):
-        rows.append((N_("bundle"), case["archive"]["bundle"]))
-    rows += [
-        (N_("scan"), f"{att['form']} ({att['pages']} p.)  {att['path']}")
-        for att in case.get("attachments", [])
-    ]
-    rows += [
-        (N_("document"), f"{doc['form']} {doc['format']}  {doc['path']}")
-        for doc in case.get("documents", [])
-    ]
-    return "\n".join([head, *_rows(rows)])
+    body = {k: v for k, v in case.items() if k != "extra"}
+    rows = _block("", body, config, ORDER)
+    extra = _extra_rows(case, config)
+    if extra:
+        where = next(
+            (i for i, (name, _v) in enumerate(rows) if name in (_label_of("content"),)), len(rows)
+        )
+        rows.insert(where, (_label_of("extra"), extra))
+    return "\n".join([head, *_lines(rows)])
 
 
 def list_text(cases: list[dict], config: Config | None = None) -> str:
@@ -162,6 +326,8 @@ def list_text(cases: list[dict], config: Config | None = None) -> str:
                     display(c["received_at"]),
                     pad(label("kind", c["kind"]), 4),
                     pad(label("channel", c["channel"], config), 8),
+                    # whose case it is: what a clerk checks with the customer on the phone
+                    pad((c.get("complainant") or {}).get("name") or _(N_("(anonymous)")), 8),
                     f"{(c['assignment'].get('department') or '-'):<5}",
                     c["assignment"].get("due") or "-",
                     _(N_("OVERDUE")) if c.get("overdue") else "",

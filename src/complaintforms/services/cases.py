@@ -66,13 +66,36 @@ def register_case(
     render: bool = True,
     renderers: RendererSet | None = None,
 ) -> dict:
-    """Register a complaint (登记): validate, number, write the record card, log."""
+    """Register a complaint (登记): validate, number, write the record card (and for a
+    major case its 重大投诉呈报单), log."""
     config = ws.config
     if by and not data.get("recorded_by"):
         data = {**data, "recorded_by": by}
     now = clock_now()
     case = model.parse_registration(data, config, now=now)
     counter = seq_counter(case)
+    issues: list[tuple[str, Callable[[dict], dict] | None]] = [("record_card", None)]
+    if case["severity"] == "major":
+        from complaintforms.services.major import major_form
+
+        issues.append(major_form(ws, by=case["recorded_by"]))
+
+    def documents(numbered: dict, serial_values: list[int]) -> list[tuple]:
+        return [
+            (doc, render_files(ws, doc, RECORD_CARD_FORMATS, renderers))
+            for doc in (
+                prepare(
+                    ws,
+                    numbered,
+                    form,
+                    serial=serial,
+                    at=iso(now),
+                    extra=make(numbered) if make else None,
+                )
+                for (form, make), serial in zip(issues, serial_values, strict=True)
+            )
+        ]
+
     if render:
         renderers = renderers or RendererSet(ws.forms_dir)
         ws.identity  # noqa: B018 - made before anything else
@@ -83,17 +106,20 @@ def register_case(
             serials = Serials(ws, 0, reserve=attempt > 0)
             with ws.store.transaction() as txn:  # one look at the counters for both
                 seq = txn.current_seq(counter) + 1
-                serials.read(txn, 1)
+                serials.read(txn, len(issues))
             numbered = {**case, "case_no": case_number(config.numbering_pattern, int(counter), seq)}
-            doc = prepare(ws, numbered, "record_card", serial=serials.values[0], at=iso(now))
-            files = render_files(ws, doc, RECORD_CARD_FORMATS, renderers)
+            rendered = documents(numbered, serials.values)
             try:
                 with ws.store.transaction() as txn:
                     if txn.current_seq(counter) + 1 != seq:
                         raise Conflict  # the number was taken meanwhile
                     serials.claim(txn)
                     txn.next_seq(counter)
-                    numbered["documents"] = store_files(txn, doc, files, at=iso(now))
+                    numbered["documents"] = [
+                        e
+                        for doc, files in rendered
+                        for e in store_files(txn, doc, files, at=iso(now))
+                    ]
                     _insert_new(txn, numbered, now)
             except Conflict:
                 continue
@@ -101,9 +127,12 @@ def register_case(
     with ws.store.transaction() as txn:  # no card, or others kept taking the number
         case["case_no"] = case_number(config.numbering_pattern, int(counter), txn.next_seq(counter))
         if render:
-            doc = prepare(ws, case, "record_card", serial=txn.next_doc_serial(), at=iso(now))
-            files = render_files(ws, doc, RECORD_CARD_FORMATS, renderers)
-            case["documents"] = store_files(txn, doc, files, at=iso(now))
+            serial_values = [txn.next_doc_serial() for _ in issues]
+            case["documents"] = [
+                e
+                for doc, files in documents(case, serial_values)
+                for e in store_files(txn, doc, files, at=iso(now))
+            ]
         _insert_new(txn, case, now)
     return view(ws, case)
 
@@ -117,10 +146,14 @@ def _insert_new(txn, case: dict, now: dt.datetime) -> None:
 def view(
     ws: Workspace, case: dict, today: dt.date | None = None, cal: WorkCalendar | None = None
 ) -> dict:
-    """The case as shown: the stored record plus the computed `overdue`."""
+    """The case as shown: the stored record plus the computed `overdue` (its result, or
+    once resolved its call-back, past due)."""
     today = today or clock_now().date()
-    due = workflow.effective_due(case, ws.config.deadlines, cal or work_calendar(ws))
-    return {**case, "overdue": workflow.is_overdue(case, today, due)}
+    cal = cal or work_calendar(ws)
+    deadlines = ws.config.deadlines
+    due = workflow.effective_due(case, deadlines, cal)
+    callback_by = workflow.callback_due(case, deadlines, cal)
+    return {**case, "overdue": workflow.is_overdue(case, today, due, callback_by)}
 
 
 def show_case(ws: Workspace, case_no: str) -> dict:
@@ -132,26 +165,76 @@ def quarter_months(quarter: str) -> list[str]:
     return periods.quarter_months(quarter, "quarter")
 
 
+# The texts `case list --text` looks in: a customer retells the complaint, or what they were told.
+TEXT_FIELDS = (
+    ("content",),
+    ("demand",),
+    ("handling", "findings"),
+    ("handling", "result"),
+    ("closure", "summary"),
+)
+
+
 @dataclass
 class CaseFilter:
+    """Which cases a listing shows; every filter given must hold (AND).
+
+    `phone`: the whole number however written (138 1234 5678, +86 13812345678) or its last
+    4 or more digits; `name`: a part of the complainant's name; `month`: received that month
+    (2026-11, 2026年11月); `category`: a configured category; `text`: a part of the content,
+    demand, findings, result or closing summary (an earlier round's too), Latin letters in
+    any case. Confidential and anonymous complainants are found like any other: this is the
+    centre's own lookup."""
+
     status: str | None = None
     department: str | None = None
     quarter: str | None = None
     overdue: bool = False
+    phone: str | None = None
+    name: str | None = None
+    month: str | None = None
+    category: str | None = None
+    text: str | None = None
     months: list[str] | None = field(default=None, init=False)
 
     def prepare(self, ws: Workspace) -> CaseFilter:
         from complaintforms.domain.enums import parse_enum
+        from complaintforms.storage.base import MIN_PHONE_DIGITS, phone_digits
 
         if self.status:
             self.status = parse_enum("status", self.status, "status")
         if self.department:
             self.department = model.department_code(ws.config, self.department, "department")
-        if self.quarter:
-            self.months = quarter_months(self.quarter)
+        self.months = quarter_months(self.quarter) if self.quarter else None
+        if self.month:
+            self.month = periods.parse_month(self.month, "month")
+            self.months = [m for m in (self.months or [self.month]) if m == self.month]
+        if self.phone is not None:
+            phone = model.text(self.phone, "phone", required=True, limit=40)
+            if len(phone_digits(phone)) < MIN_PHONE_DIGITS:
+                raise ValidationError(
+                    N_(
+                        "{field}: {value}: give the whole number or at least its last "
+                        "{digits} digits"
+                    ),
+                    field="phone",
+                    value=repr(phone),
+                    digits=MIN_PHONE_DIGITS,
+                )
+            self.phone = phone
+        if self.name is not None:
+            self.name = model.text(self.name, "name", required=True, limit=model.MAX_NAME)
+        if self.category is not None:
+            self.category = model.category(ws.config, self.category) or None
+            if self.category is None:
+                raise ValidationError(N_("{field}: required"), field="category")
+        if self.text is not None:
+            self.text = model.text(self.text, "text", required=True)
         return self
 
     def matches(self, case: dict) -> bool:
+        from complaintforms.storage.base import lookup_matches
+
         if self.status and case["status"] != self.status:
             return False
         if self.department and self.department not in (
@@ -159,19 +242,44 @@ class CaseFilter:
             case["target"].get("department"),
         ):
             return False
-        return True
+        if self.months is not None and case["received_at"][:7] not in self.months:
+            return False
+        if self.category and case.get("category") != self.category:
+            return False
+        if (self.phone or self.name) and not lookup_matches(case, self.phone, self.name):
+            return False
+        return not self.text or _contains(case, self.text)
+
+
+def _contains(case: dict, text: str) -> bool:
+    wanted = text.casefold()
+    rounds = [case, *(r for r in case.get("reopens") or [] if isinstance(r, dict))]
+    for record in rounds:
+        for path in TEXT_FIELDS:
+            value: object = record
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, str) and wanted in value.casefold():
+                return True
+    return False
 
 
 def iter_cases(ws: Workspace, flt: CaseFilter | None = None) -> Iterator[dict]:
+    """The cases a filter lets through, oldest month first, each as shown (with `overdue`).
+    A lookup by phone or name asks the store's lookup index for its few cases instead of
+    reading every month."""
     from complaintforms.domain.workflow import OVERDUE_STATUSES
 
     flt = (flt or CaseFilter()).prepare(ws)
     cal, today = work_calendar(ws), clock_now().date()
-    months = flt.months
     wanted = [flt.status] if flt.status else []
     if flt.overdue and not wanted:
         wanted = list(OVERDUE_STATUSES)
-    for case in ws.store.iter_records(months=months, statuses=wanted or None):
+    if flt.phone or flt.name:
+        found = ws.store.find_cases(phone=flt.phone, name=flt.name)
+    else:
+        found = ws.store.iter_records(months=flt.months, statuses=wanted or None)
+    for case in found:
         if not flt.matches(case):
             continue
         shown = view(ws, case, today, cal)

@@ -35,7 +35,7 @@ FORMATS = ("json", "yaml", "csv")
 # Kept by export for the auditor; not taken by import (files are not copied, overdue is computed).
 IGNORED_ON_IMPORT = ("documents", "attachments", "overdue", "recorded_at", "archive")
 # Nested lists are JSON text in a CSV cell.
-LIST_KEYS = ("documents", "attachments", "reopens", "extra")
+LIST_KEYS = ("documents", "attachments", "reopens", "extra", "amendments")
 # A case is a few levels deep (reopens[0].closure.penalty.type); anything far deeper is not
 # a case, and past Python's recursion limit it cannot even be read.
 MAX_DEPTH = 32
@@ -338,11 +338,9 @@ def flatten(case: dict) -> dict[str, Any]:
             row[key] = json.dumps(value, ensure_ascii=False) if value else ""
         elif isinstance(value, dict):
             for sub, subval in value.items():
-                row[f"{key}.{sub}"] = (
-                    json.dumps(subval, ensure_ascii=False)
-                    if isinstance(subval, dict | list)
-                    else subval
-                )
+                if isinstance(subval, dict | list):  # an empty one is an empty cell
+                    subval = json.dumps(subval, ensure_ascii=False) if subval else None
+                row[f"{key}.{sub}"] = subval
         else:
             row[key] = value
     return {k: ("" if v is None else v) for k, v in row.items()}
@@ -391,15 +389,31 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
     status = rec.pop("status", None)
     case_no = model.text(rec.pop("case_no", None), "case_no", limit=60)
     reopens = rec.pop("reopens", None) or []
+    amendments = _amendments(rec.pop("amendments", None), now)
     sections = {
         name: _section(rec, name)
-        for name in ("decision", "assignment", "handling", "callback", "closure", "signoff")
+        for name in (
+            "decision",
+            "assignment",
+            "handling",
+            "callback",
+            "closure",
+            "signoff",
+            "void",
+        )
     }
     for name in sections:
         rec.pop(name, None)
     case = model.parse_registration(rec, config, now=now)
     case["case_no"] = case_no or "(new)"
+    # The record holds the registration as corrected; its corrections come along as history.
+    case["amendments"] = amendments
     case = _replay_decision(case, sections, config, cal, now)
+    void = sections.pop("void")
+    if void.get("at"):
+        case = workflow.void(
+            case, at=_at(void["at"], "void.at", now), by=void.get("by"), reason=void.get("reason")
+        )
     if not isinstance(reopens, list):
         raise ValidationError(N_("{key}: must be a list"), key="reopens")
     for i, past in enumerate(reopens):
@@ -456,7 +470,12 @@ def _replay_decision(case: dict, sections: dict, config, cal, now) -> dict:
             reason=dec.get("reason"),
             validity=dec.get("validity"),
         )
-    if any(v is not None for s in sections.values() for v in s.values() if s is not asg):
+    if any(
+        v not in (None, [])
+        for name, s in sections.items()
+        if s is not asg and name != "void"
+        for v in s.values()
+    ):
         raise ValidationError(
             N_("{field}: later steps are recorded but the case was never accepted"),
             field="decision.accepted",
@@ -491,17 +510,24 @@ def _replay_round(case: dict, rec: dict, config, now, *, prefix: str) -> dict:
             ),
             approved_at=when("approved_at"),
             notified_at=when("notified_at"),
+            compensation=handling.get("compensation"),
         )
     if callback.get("at"):
+        reached = model.boolean(callback.get("reached"), f"{prefix}callback.reached", True)
         case = workflow.callback(
             case,
             at=_at(callback["at"], f"{prefix}callback.at", now),
             by=callback.get("by"),
             satisfaction=callback.get("satisfaction"),
             note=callback.get("note"),
+            reached=bool(reached),
         )
+    penalties = _penalties(closure.get("penalties"), config, now, f"{prefix}closure.penalties")
+    if penalties:
+        # closure.penalty is the first of them, as export writes it: the list is the record.
+        case = {**case, "closure": {**case["closure"], "penalties": penalties}}
     if closure.get("at"):
-        penalty = _penalty(closure.get("penalty"), f"{prefix}closure.penalty")
+        penalty = {} if penalties else _penalty(closure.get("penalty"), f"{prefix}closure.penalty")
         case = workflow.close(
             case,
             config,
@@ -553,6 +579,93 @@ def parse_case_no(case_no: str, pattern: str, regex: re.Pattern) -> tuple[str | 
             limit=f"{limit:,}",
         )
     return groups.get("year"), seq
+
+
+def _json_cell(value: Any, field: str) -> Any:
+    """A nested value that a CSV cell holds as JSON text."""
+    if isinstance(value, str):
+        try:
+            return parse_json(value, field, prefix=(field,))
+        except json.JSONDecodeError:
+            raise ValidationError(N_("{field}: not valid JSON"), field=field) from None
+    return value
+
+
+def _list_of_mappings(value: Any, field: str) -> list[dict]:
+    value = _json_cell(value, field) or []
+    if not isinstance(value, list):
+        raise ValidationError(N_("{key}: must be a list"), key=field)
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ValidationError(N_("{key}: must be a mapping"), key=f"{field}[{i}]")
+    return value
+
+
+def _penalties(value: Any, config, now, field: str) -> list[dict]:
+    """closure.penalties: each checked as `case penalize` checks it."""
+    out = []
+    for i, item in enumerate(_list_of_mappings(value, field)):
+        where = f"{field}[{i}]"
+        unknown = sorted(set(item) - PENALTY_KEYS)
+        if unknown:
+            raise ValidationError(
+                N_("{field}: unknown field {value}"), field=where, value=repr(unknown[0])
+            )
+        at = _at(item["at"], f"{where}.at", now) if item.get("at") else now
+        record = workflow.penalty_record(
+            config,
+            kind=item.get("type"),
+            person=item.get("person"),
+            at=at,
+            by=item.get("by") or "-",
+            amount_=item.get("amount"),
+            note=item.get("note"),
+        )
+        if not item.get("at"):
+            record["at"] = None
+        if not item.get("by"):
+            record["by"] = None
+        if item.get("unit") is not None:
+            record["unit"] = model.text(item["unit"], f"{where}.unit", limit=20)
+        out.append(record)
+    return out
+
+
+PENALTY_KEYS = {"type", "person", "amount", "unit", "note", "at", "by"}
+AMENDMENT_KEYS = {"at", "by", "reason", "changes"}
+
+
+def _amendments(value: Any, now) -> list[dict]:
+    """amendments[]: the history of corrections, kept as recorded (who, when, why, what)."""
+    out = []
+    for i, item in enumerate(_list_of_mappings(value, "amendments")):
+        where = f"amendments[{i}]"
+        unknown = sorted(set(item) - AMENDMENT_KEYS)
+        if unknown:
+            raise ValidationError(
+                N_("{field}: unknown field {value}"), field=where, value=repr(unknown[0])
+            )
+        changes = item.get("changes") or {}
+        if not isinstance(changes, dict):
+            raise ValidationError(N_("{field}: must be a mapping"), field=f"{where}.changes")
+        for key, change in changes.items():
+            if not isinstance(change, dict) or set(change) - {"before", "after"}:
+                raise ValidationError(
+                    N_("{field}: must be a mapping of before and after"),
+                    field=f"{where}.changes.{key}",
+                )
+            for side in ("before", "after"):
+                if isinstance(change.get(side), str):
+                    model.text(change[side], f"{where}.changes.{key}.{side}", limit=10_000)
+        out.append(
+            {
+                "at": iso(_at(item.get("at"), f"{where}.at", now)),
+                "by": model.text(item.get("by"), f"{where}.by", required=True, limit=100),
+                "reason": model.text(item.get("reason"), f"{where}.reason", required=True),
+                "changes": changes,
+            }
+        )
+    return out
 
 
 def _penalty(value, field: str) -> dict:

@@ -101,6 +101,101 @@ class Conflict(Exception):
 MAX_TRIES = 5
 
 
+# -- lookup (DESIGN.md section 13: a customer who calls is found by phone or name) ------------
+# A phone query of fewer digits than this matches too many cases to be an answer; the
+# command line refuses it (a backend still answers it, reading its whole index).
+MIN_PHONE_DIGITS = 4
+# The fields a backend may index for `find_cases`, each from the complainant of a case.
+LOOKUP_FIELDS = ("phone", "name")
+
+
+def phone_digits(value: Any) -> str:
+    """A phone number as it is compared: its digits only (full-width ones too), China's
+    country code dropped ("+86 138 1234 5678", "0086-13812345678" and "13812345678" are the
+    same number), so that a number is found however it was written down or is typed."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    digits = "".join(c for c in text if "0" <= c <= "9")
+    if digits.startswith("0086"):
+        return digits[4:]
+    if digits.startswith("86") and (
+        text.startswith("+") or (len(digits) == 13 and digits[2] == "1")
+    ):
+        return digits[2:]
+    return digits
+
+
+def _folded(text: Any) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", str(text or "")).casefold()
+
+
+def lookup_keys(record: dict) -> dict[str, str]:
+    """What a case is found by: the digits of its complainant's phone and the name as
+    recorded (either left out when there is none)."""
+    comp = record.get("complainant")
+    if not isinstance(comp, dict):
+        return {}
+    keys = {"phone": phone_digits(comp.get("phone")), "name": comp.get("name")}
+    return {k: v for k, v in keys.items() if isinstance(v, str) and v}
+
+
+def phone_matches(key: str, query: str) -> bool:
+    """Stored digits against the digits asked for: the whole number, or its last digits."""
+    return bool(query) and key.endswith(query)
+
+
+def name_matches(key: str, query: str) -> bool:
+    """A name against a part of one (Latin letters in any case, full-width as half-width)."""
+    return bool(query) and _folded(query) in _folded(key)
+
+
+def lookup_matches(record: dict, phone: str | None = None, name: str | None = None) -> bool:
+    keys = lookup_keys(record)
+    if phone is not None and not phone_matches(keys.get("phone", ""), phone_digits(phone)):
+        return False
+    return name is None or name_matches(keys.get("name", ""), name)
+
+
+def lookup_index(records: Iterable[dict]) -> dict[str, dict[str, list[str]]]:
+    """The lookup index of `records` as a backend keeps it: field -> key -> case numbers
+    (sorted), to build it or to check a kept one against the records."""
+    index: dict[str, dict[str, list[str]]] = {f: {} for f in LOOKUP_FIELDS}
+    for record in records:
+        for field, key in lookup_keys(record).items():
+            index[field].setdefault(key, []).append(record[ID_FIELDS["cases"]])
+    for keys in index.values():
+        for case_nos in keys.values():
+            case_nos.sort()
+    return index
+
+
+def lookup_problems(
+    kept: dict[str, dict[str, list[str]]], records: Iterable[dict]
+) -> list[Message]:
+    """The kept lookup index against the one the records make: one problem naming how many
+    cases are indexed wrongly (missing, stale or extra), with an example."""
+    wanted = lookup_index(records)
+    wrong: set[str] = set()
+    for field in LOOKUP_FIELDS:
+        have, want = kept.get(field, {}), wanted[field]
+        for key in set(have) | set(want):
+            wrong |= set(have.get(key, ())) ^ set(want.get(key, ()))
+    if not wrong:
+        return []
+    return [
+        Message(
+            N_(
+                "the lookup index (phone, name) disagrees with the records for {count} cases, e.g. {example}"
+            ),
+            count=len(wrong),
+            example=min(wrong),
+        )
+    ]
+
+
 def partition_of(record: dict) -> str:
     """Records are kept by the month they were received in (Beijing time, as stored)."""
     return record["received_at"][:7]
@@ -282,6 +377,16 @@ class Store(ABC):
         """Records received in `months` (all when None), oldest month first, in registration
         order within a month. With `statuses`, a backend may skip months holding none of
         them (callers still check each record's status)."""
+
+    def find_cases(self, *, phone: str | None = None, name: str | None = None) -> Iterator[dict]:
+        """Cases whose complainant's phone is `phone` or ends with its digits (phone_digits:
+        spaces, dashes and +86 do not count) and whose complainant's name contains `name`
+        (both when both are given), in the order of iter_records. This reads every case; a
+        backend answers from an index it keeps with the cases (lookup_keys), in the same
+        transaction, and checks in `check`."""
+        for record in self.iter_records("cases"):
+            if lookup_matches(record, phone, name):
+                yield record
 
     @abstractmethod
     def count(self, collection: str = "cases") -> int: ...

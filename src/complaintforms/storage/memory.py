@@ -16,7 +16,38 @@ from typing import Any
 from complaintforms.errors import NotFoundError, StorageError
 from complaintforms.i18n import N_
 from complaintforms.storage import base
-from complaintforms.storage.base import GENESIS, ID_FIELDS, Message, partition_of
+from complaintforms.storage.base import (
+    GENESIS,
+    ID_FIELDS,
+    LOOKUP_FIELDS,
+    Message,
+    lookup_keys,
+    lookup_matches,
+    name_matches,
+    partition_of,
+    phone_digits,
+    phone_matches,
+)
+
+# The lookup index: field -> key (phone digits, a name) -> case numbers.
+Lookup = dict[str, dict[str, tuple[str, ...]]]
+
+
+def reindex(lookup: Lookup, case_no: str, before: dict, after: dict) -> None:
+    """Move a case in the lookup index from the keys it had to the keys it has."""
+    for field in LOOKUP_FIELDS:
+        old, new = before.get(field), after.get(field)
+        if old == new:
+            continue
+        keys = lookup[field]
+        if old is not None:
+            rest = tuple(n for n in keys.get(old, ()) if n != case_no)
+            if rest:
+                keys[old] = rest
+            else:
+                keys.pop(old, None)
+        if new is not None and case_no not in keys.get(new, ()):
+            keys[new] = tuple(sorted((*keys.get(new, ()), case_no)))
 
 
 class MemoryStore(base.Store):
@@ -27,6 +58,7 @@ class MemoryStore(base.Store):
         self.doc_serial = 0
         self.events: list[dict] = []
         self.files: dict[str, bytes] = {}
+        self.lookup: Lookup = {f: {} for f in LOOKUP_FIELDS}
         self._local: Path | None = None
 
     @property
@@ -55,6 +87,34 @@ class MemoryStore(base.Store):
         for record in sorted(records, key=partition_of):
             if wanted is None or partition_of(record) in wanted:
                 yield record
+
+    def find_cases(self, *, phone: str | None = None, name: str | None = None) -> Iterator[dict]:
+        """From the lookup index kept with the cases, in the order of iter_records."""
+        if phone is None and name is None:
+            yield from self.iter_records("cases")
+            return
+        with self._lock:
+            lookup, records = self.lookup, self.records["cases"]
+            found: set[str] | None = None
+            if phone is not None:
+                digits = phone_digits(phone)
+                found = {
+                    n
+                    for key, nos in lookup["phone"].items()
+                    if phone_matches(key, digits)
+                    for n in nos
+                }
+            if name is not None:
+                named = {
+                    n for key, nos in lookup["name"].items() if name_matches(key, name) for n in nos
+                }
+                found = named if found is None else found & named
+            hits = [
+                copy.deepcopy(r)
+                for key, r in records.items()
+                if key in (found or ()) and lookup_matches(r, phone, name)
+            ]
+        yield from sorted(hits, key=partition_of)
 
     def count(self, collection: str = "cases") -> int:
         return len(self.records[collection])
@@ -122,6 +182,10 @@ class MemoryStore(base.Store):
             for key, record in records.items()
             if record.get(ID_FIELDS[collection]) != key
         ]
+        with self._lock:
+            kept = {f: {k: list(v) for k, v in keys.items()} for f, keys in self.lookup.items()}
+            cases = list(self.records["cases"].values())
+        problems += base.lookup_problems(kept, cases)
         return problems, Message(N_("{count} cases in memory"), count=self.count())
 
     @property
@@ -143,10 +207,12 @@ class MemoryTransaction(base.Transaction):
         self.files: dict[str, bytes | None] = {}
         self.events: list[dict] = []
         self.head: dict = {}
+        self.lookup: Lookup = {}
 
     def __enter__(self) -> MemoryTransaction:
         self.store._lock.acquire()
         self.records = {c: dict(r) for c, r in self.store.records.items()}
+        self.lookup = {f: dict(keys) for f, keys in self.store.lookup.items()}
         self.counters = dict(self.store.counters)
         self.doc_serial = self.store.doc_serial
         self.head = dict(self.store._head)
@@ -157,6 +223,7 @@ class MemoryTransaction(base.Transaction):
             if exc_type is None:
                 store = self.store
                 store.records = self.records
+                store.lookup = self.lookup
                 store.counters = self.counters
                 store.doc_serial = self.doc_serial
                 for path, data in self.files.items():
@@ -183,12 +250,17 @@ class MemoryTransaction(base.Transaction):
         if key in self.records[collection]:
             raise StorageError(N_("number {key} is already taken"), key=key)
         self.records[collection][key] = copy.deepcopy(record)
+        if collection == "cases":
+            reindex(self.lookup, key, {}, lookup_keys(record))
 
     def replace(self, record: dict, collection: str = "cases") -> None:
         key = record[ID_FIELDS[collection]]
         if key not in self.records[collection]:
             raise base.no_record(key, collection)
+        before = self.records[collection][key]
         self.records[collection][key] = copy.deepcopy(record)
+        if collection == "cases":
+            reindex(self.lookup, key, lookup_keys(before), lookup_keys(record))
 
     def next_seq(self, counter: str) -> int:
         self.counters[counter] = self.counters.get(counter, 0) + 1
