@@ -953,7 +953,7 @@ def statistics_report() -> Document:
                 "去年同期",
                 "{{ summary.last_year_label }}：{{ summary.last_year }}（同比 {{ summary.last_year_change }}）",
             ),
-            ("已结案", "{{ summary.closed }}"),
+            ("已结案", "{{ summary.closed }}", "作废编号", "{{ summary.voided }}"),
         ],
     )
     tag_para(doc, "{%p if not empty %}")
@@ -1003,13 +1003,20 @@ def statistics_report() -> Document:
                 "{{ summary.days_max }} 个工作日",
             ),
             ("逾期未办结", "{{ summary.overdue }}"),
+            (
+                "按时回访",
+                "{{ summary.callbacks_on_time }}",
+                "逾期未回访",
+                "{{ summary.callback_overdue }}",
+            ),
         ],
     )
     section_title(doc, "四、回访满意度")
     field_table(
         doc,
         [
-            ("回访数", "{{ summary.callbacks }}", "满意率", "{{ summary.satisfaction_rate }}"),
+            ("回访接通", "{{ summary.callbacks }}", "满意率", "{{ summary.satisfaction_rate }}"),
+            ("无法回访", "{{ summary.callbacks_unreachable }}"),
             (
                 "满意程度",
                 "满意 {{ summary.satisfied }}　基本满意 {{ summary.basically }}　不满意 {{ summary.dissatisfied }}",
@@ -1039,7 +1046,7 @@ def statistics_report() -> Document:
     tag_para(doc, "{%p if more.major %}")
     para(doc, "另有 {{ more.major }} 件重大投诉，见随附 CSV。", size=8.5, color=GREY)
     tag_para(doc, "{%p endif %}")
-    section_title(doc, "七、处罚情况")
+    section_title(doc, "七、处罚与赔偿")
     register_table(
         doc,
         ["编号", "处罚", "责任人", "金额"],
@@ -1051,6 +1058,17 @@ def statistics_report() -> Document:
     tag_para(doc, "{%p if more.penalties %}")
     para(doc, "另有 {{ more.penalties }} 项处罚，见随附 CSV。", size=8.5, color=GREY)
     tag_para(doc, "{%p endif %}")
+    field_table(
+        doc,
+        [
+            (
+                "赔偿合计",
+                "{{ summary.compensation }}",
+                "按部门",
+                "{{ summary.compensation_detail }}",
+            )
+        ],
+    )
     section_title(doc, "八、原因分析与改进措施")
     area = doc.add_table(rows=1, cols=1)
     area.style = "Table Grid"

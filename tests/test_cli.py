@@ -93,8 +93,11 @@ def test_demo_in_a_subprocess_prints_where_every_output_is(tmp_path):
         "contact_letter",
         "reply_letter",
         "closing_form",
+        "major_report",
     }
-    assert len(out["scans"]["matched"]) == 3 and len(out["scans"]["unmatched"]) == 1
+    # The demo's blank separator sheet is dropped and reported (issue 13).
+    assert len(out["scans"]["matched"]) == 3 and len(out["scans"]["unmatched"]) == 0
+    assert len(out["scans"]["blank"]) == 1
     assert len(out["bundles"]) == 2 and out["verified"] == 2 and out["transfer_list"]
     assert {"archived"} <= statuses
     assert {p.rsplit(".", 1)[1] for p in out["register"]} == {"pdf", "docx"}

@@ -79,7 +79,7 @@ def test_a_degraded_scan_lands_on_its_case(cf, ws, tmp_path, angle, fmt, dpi):
     assert events[-1] == "scan.attach"
 
 
-def test_a_stack_is_split_by_case_and_a_blank_first_page_is_kept(cf, ws, tmp_path):
+def test_a_stack_is_split_by_case_and_a_blank_separator_is_dropped(cf, ws, tmp_path):
     slips = [slip_of(cf, ws) for _ in range(3)]
     pages = [blank_page()] + [
         degrade(page_image(pdf), angle=0.5 * i, speckles=3000) for i, (_, pdf) in enumerate(slips)
@@ -95,20 +95,21 @@ def test_a_stack_is_split_by_case_and_a_blank_first_page_is_kept(cf, ws, tmp_pat
     report = intake(cf, stack)
     assert sorted(m["case_no"] for m in report["matched"]) == sorted(c for c, _ in slips)
     assert [m["pages"] for m in report["matched"]] == [[2], [3], [4]]
-    [kept] = report["unmatched"]
-    assert kept["page"] == 1 and "no" in kept["reason"]
-    assert (ws.root / kept["path"]).exists()
-    note = json.loads((ws.root / kept["path"]).with_suffix(".json").read_text(encoding="utf-8"))
-    assert note["reason"] == kept["reason"] and note["source"] == "stack.pdf"
+    # The blank sheet is dropped and reported, neither kept nor attached (issue 13).
+    assert report["unmatched"] == []
+    assert report["blank"] == [{"source": "stack.pdf", "page": 1}]
+    assert not list((ws.records_dir / "unmatched").rglob("*.pdf"))
     for case_no, _ in slips:
         [att] = cf.json("case", "show", case_no)["attachments"]
         assert att["pages"] == 1 and att["path"].endswith(".pdf")
 
 
 def test_a_page_without_a_code_follows_the_page_before(cf, ws, tmp_path):
+    from .test_scan_assign import handwritten
+
     case_no, pdf = slip_of(cf, ws)
     front = page_image(pdf)
-    back = blank_page()
+    back = handwritten(blank_page())  # the back of the slip, written on by hand
     path = tmp_path / "two-sided.pdf"
     front.convert("RGB").save(
         path, format="PDF", save_all=True, append_images=[back.convert("RGB")], resolution=200

@@ -191,7 +191,7 @@ def test_a_signed_off_case_is_refused(cf, ws):
     before = snapshot(ws)
     with pytest.raises(StateError) as err:
         issue_major_report(ws, case_no, by="吴芳")
-    assert "signed_off" in str(err.value) and "\n" not in str(err.value)
+    assert "已审核" in str(err.value) and "\n" not in str(err.value)
     assert snapshot(ws) == before
 
 

@@ -64,12 +64,12 @@ def test_a_step_not_allowed_names_the_steps_in_chinese(cf):
     result = cf("case", "callback", case_no, "--satisfaction", "满意", env=ZH)
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        f"complaintforms: {case_no}：案件状态为“已登记”，不能进行“回访”；当前可以：受理、不受理"
+        f"complaintforms: {case_no}：案件状态为“已登记”，不能进行“回访”；当前可以：受理、不受理、作废"
     )
     english = cf("case", "callback", case_no, "--satisfaction", "满意").stderr.strip()
     assert english == (
         f"complaintforms: {case_no}: cannot call back (回访) a case that is registered (已登记); "
-        "allowed now: accept (受理), reject (不受理)"
+        "allowed now: accept (受理), reject (不受理), void (作废)"
     )
 
 

@@ -367,6 +367,8 @@ def test_overdue_cases_are_listed(cf):
         "--at",
         "2026-11-18T16:00:00+08:00",
     )
+    # Called back in time: a resolved case not called back would be overdue for its call-back.
+    cf.json("case", "callback", done, "--satisfaction", "满意", "--at", "2026-11-19 10:00")
     fresh = register(cf, received_at=None)  # received now: not yet due
     overdue = [c["case_no"] for c in cf.json("case", "list", "--overdue")]
     assert late in overdue and done not in overdue and fresh not in overdue

@@ -46,7 +46,8 @@ def test_a_registration_completes_while_a_batch_renders(ws, monkeypatch):
         desk.join(30)
         assert not desk.is_alive(), "the registration waited for the batch's lock"
         assert outcome["case"]["case_no"] == "TS-2026-000004"
-        assert {d["form"] for d in outcome["case"]["documents"]} == {"record_card"}
+        # FULL_CASE is major: its report is rendered with the card, outside the lock too.
+        assert {d["form"] for d in outcome["case"]["documents"]} == {"record_card", "major_report"}
     finally:
         gate.set()
         worker.join(120)
@@ -57,5 +58,6 @@ def test_a_registration_completes_while_a_batch_renders(ws, monkeypatch):
     for c in ws.store.iter_records():
         for d in c["documents"]:
             owners.setdefault(d["serial"], set()).add((c["case_no"], d["form"]))
-    assert len(owners) == 4 and all(len(o) == 1 for o in owners.values())  # no serial twice
+    # four cards and the major case's report, no serial twice
+    assert len(owners) == 5 and all(len(o) == 1 for o in owners.values())
     assert ws.store.verify_audit() == []

@@ -235,7 +235,8 @@ def test_the_whole_procedure_runs_on_the_memory_store(tmp_path):
     case = memory.get(case_no)
     assert case["status"] == "archived"
     forms = {d["form"] for d in case["documents"]}
-    assert forms == {"record_card", "feedback_slip", "closing_form"}
+    # FULL_CASE is major (重大): its report goes up the line at registration.
+    assert forms == {"record_card", "major_report", "feedback_slip", "closing_form"}
     pdf = slip.documents[0]["path"].removeprefix("records/")
     assert memory.read_file(pdf).startswith(b"%PDF")
     assert memory.file_exists(built.bundles[0]["bundle"].removeprefix("records/"))

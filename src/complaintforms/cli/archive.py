@@ -189,9 +189,14 @@ def scan() -> None:
 
 @scan.command("intake")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Attach a rescan of a document already attached; the earlier copy is kept, marked superseded.",
+)
 @by_option("Who takes the scans in (for the audit log).")
 @pass_state
-def scan_intake(state: State, paths: tuple[str, ...], by: str) -> None:
+def scan_intake(state: State, paths: tuple[str, ...], replace: bool, by: str) -> None:
     """Take in scanned PDFs / images (files or folders): each page lands on its case and form
     by its QR code; pages that cannot be matched are kept under records/unmatched/ and reported."""
     from complaintforms.services.intake import intake
@@ -210,6 +215,7 @@ def scan_intake(state: State, paths: tuple[str, ...], by: str) -> None:
             by=by,
             progress=lambda n: bar.update(n),
             on_total=on_total,
+            replace=replace,
         )
     finally:
         if bar is not None:
@@ -264,6 +270,20 @@ def scan_intake(state: State, paths: tuple[str, ...], by: str) -> None:
                 "duplicate  {source} p.{pages}", source=d["source"], pages=",".join(map(str, pages))
             )
         )
+    for r in report.rescans:
+        lines.append(
+            "  "
+            + tr(
+                "rescan     {case_no} {form} {serial}  {source} p.{pages}: attached already",
+                case_no=r["case_no"],
+                form=r["form"],
+                serial=r["serial"],
+                source=r["source"],
+                pages=",".join(map(str, r["pages"])),
+            )
+        )
+    for b in report.blank:
+        lines.append("  " + tr("blank      {source} p.{page}: dropped", **b))
     emit(state, report.as_dict(), "\n".join(lines))
     if report.incomplete:
         # Everything was kept or reported; the exit code says that not all was attached.

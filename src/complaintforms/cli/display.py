@@ -357,6 +357,12 @@ ACTIONS = {
     "form.render": N_("form rendered"),
     "archive.build": N_("sealed into its bundle"),
     "archive.dispose": N_("bundle disposed of"),
+    "case.amend": N_("corrected"),
+    "case.void": N_("void"),
+    "case.penalize": N_("penalty recorded"),
+    "case.attach": N_("evidence attached"),
+    "scan.assign": N_("scan assigned by hand"),
+    "major.report": N_("major complaint report issued (重大投诉呈报单)"),
 }
 
 

@@ -332,7 +332,7 @@ def closure_view(case: dict, config=None) -> dict:
             {
                 "type": label("penalty", p.get("type"), config),
                 "person": p.get("person") or "",
-                "amount": money(p.get("amount")),
+                "amount": money(p.get("amount"), p.get("unit")),
             }
             for p in penalties
         ],

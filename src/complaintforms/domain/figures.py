@@ -200,6 +200,7 @@ def _lists(current: list[dict]) -> dict:
                 "type": p["type"],
                 "person": p["person"],
                 "amount": p.get("amount"),
+                "unit": p.get("unit") or "元",
             }
             for c in current
             for p in case_penalties(c)

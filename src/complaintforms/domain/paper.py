@@ -58,10 +58,11 @@ def cn_month(month: str) -> str:
     return f"{int(month[5:7])}月"
 
 
-def money(amount: object) -> str:
-    """A penalty or compensation as printed: a number gets 元, a text stays as it is."""
+def money(amount: object, unit: str | None = None) -> str:
+    """A penalty or compensation as printed: a number gets its unit (元, or a penalty kind's
+    own such as 分), a text stays as it is."""
     if isinstance(amount, bool) or amount is None or amount == "":
         return ""
     if isinstance(amount, int | float):
-        return f"{amount:g} 元"
+        return f"{amount:,.2f}".rstrip("0").rstrip(".") + f" {unit or '元'}"
     return str(amount)

@@ -569,7 +569,7 @@ def amend(
     `amendments[]`. Not after sign-off, and not of a void case."""
     if case["status"] not in AMENDABLE:
         raise StateError(
-            N_("{case_no}: a case that is {status} ({status_label}) can no longer be corrected"),
+            N_("{case_no}: a case that is {status_label} can no longer be corrected"),
             case_no=case["case_no"],
             status=case["status"],
             status_label=label("status", case["status"]),

@@ -76,7 +76,7 @@ def register_case(
     counter = seq_counter(case)
     issues: list[tuple[str, Callable[[dict], dict] | None]] = [("record_card", None)]
     if case["severity"] == "major":
-        from complaintforms.services.major import major_form
+        from complaintforms.services.escalation import major_form
 
         issues.append(major_form(ws, by=case["recorded_by"]))
 

@@ -34,7 +34,7 @@ def amend_case(
     issued again with a new serial, the earlier one kept and marked superseded. When the
     kind or the received time changes, a routed case's due date is counted again; a case
     that becomes major gets its 重大投诉呈报单."""
-    from complaintforms.services.major import when_major
+    from complaintforms.services.escalation import when_major
 
     cal = work_calendar(ws)
     when = step_time(at)

@@ -9,34 +9,21 @@ report can also be issued again by hand (a new serial each time).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from complaintforms.documents.forms import major_view
 from complaintforms.domain import model
 from complaintforms.domain.enums import label
-from complaintforms.domain.timeutil import iso
-from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import StateError
 from complaintforms.i18n import N_
+from complaintforms.services.escalation import FORM, became_major, major_form
 from complaintforms.services.steps import FORMATS, StepResult, run_step
 from complaintforms.workspace import Workspace
 
 __all__ = ["ACTION", "ACTION_LABEL", "FORM", "became_major", "issue_major_report"]
 
-FORM = "major_report"
 # The audit event of an issue, and how a person reads it in the case history.
 ACTION = "major.report"
 ACTION_LABEL = N_("major complaint report issued (重大投诉呈报单)")
 # A case no longer open to a report: sealed by the manager's sign-off, or void.
 CLOSED_TO_REPORTS = ("signed_off", "archived", "void")
-
-
-def became_major(before: dict | None, after: dict) -> bool:
-    """True when `after` is major and `before` was not (or there was no `before`: a case
-    registered as major). Pure; for registration, acceptance and amendment."""
-    if after.get("severity") != "major":
-        return False
-    return before is None or before.get("severity") != "major"
 
 
 def _require_reportable(case: dict) -> None:
@@ -45,7 +32,7 @@ def _require_reportable(case: dict) -> None:
         raise StateError(
             N_(
                 "{case_no}: a major complaint report is not issued for a case that is "
-                "{status} ({status_label})"
+                "{status_label}"
             ),
             case_no=case["case_no"],
             status=status,
@@ -54,7 +41,7 @@ def _require_reportable(case: dict) -> None:
     if case.get("severity") != "major":
         raise StateError(
             N_(
-                "{case_no}: severity is {severity} ({severity_label}); a major complaint "
+                "{case_no}: severity is {severity_label}; a major complaint "
                 "report is issued for a major case (重大) only"
             ),
             case_no=case["case_no"],
@@ -85,33 +72,3 @@ def issue_major_report(
 
     issue = major_form(ws, by=who, reason=reason, impact=impact)
     return run_step(ws, case_no, ACTION, who, check, forms=(issue,), formats=formats)
-
-
-def major_form(
-    ws: Workspace, *, by: str, reason: str | None = None, impact: str | None = None
-) -> tuple[str, Callable[[dict], dict]]:
-    """The report as a form a step issues (services.steps.FormIssue): accepting or
-    correcting a case that becomes major issues it in the same step."""
-    why = model.text(reason, "reason")
-    effect = model.text(impact, "impact")
-    config = ws.config
-    date = iso(clock_now())
-
-    def values(case: dict) -> dict:
-        return {"major": major_view(case, config, by=by, date=date, reason=why, impact=effect)}
-
-    return FORM, values
-
-
-def when_major(
-    ws: Workspace, *, by: str, reason: str | None = None
-) -> Callable[[dict, dict], tuple]:
-    """`forms` for a step (services.steps.run_step): the report when the step makes the case
-    major, nothing otherwise."""
-
-    def forms(before: dict, after: dict) -> tuple:
-        if became_major(before, after):
-            return (major_form(ws, by=by, reason=reason),)
-        return ()
-
-    return forms

@@ -46,7 +46,7 @@ def accept_case(
 ) -> StepResult:
     """受理: route to a department with a due date in working days. A case that becomes
     major here gets its 重大投诉呈报单 in the same step."""
-    from complaintforms.services.major import when_major
+    from complaintforms.services.escalation import when_major
 
     cal = work_calendar(ws)
     when = step_time(at)

@@ -152,6 +152,16 @@ def report_context(figs: dict, config, period: fig.Period) -> dict:
             "basically": sat["basically_satisfied"],
             "dissatisfied": sat["dissatisfied"],
             "satisfaction_rate": percent(figs["satisfaction_rate"]),
+            "voided": figs["voided"],
+            "callbacks_unreachable": figs["callbacks_unreachable"],
+            "callbacks_on_time": figs["callbacks_on_time"],
+            "callback_overdue": figs["callback_overdue"],
+            "compensation": money(figs["compensation_total"]) or "—",
+            "compensation_detail": "；".join(
+                f"{department_name(config, code) or '未分派'} {money(amount)}"
+                for code, amount in figs["compensation_by_department"].items()
+            )
+            or "无",
         },
         "tables": tables(figs, config),
         "trend": [{"month": cn_month(m), "count": n} for m, n in figs["by_month"].items()],
@@ -167,7 +177,11 @@ def report_context(figs: dict, config, period: fig.Period) -> dict:
             for m in figs["major_cases"][:LISTED]
         ],
         "penalties": [
-            {**p, "type": label("penalty", p["type"], config), "amount": money(p["amount"])}
+            {
+                **p,
+                "type": label("penalty", p["type"], config),
+                "amount": money(p["amount"], p.get("unit")),
+            }
             for p in figs["penalties"][:LISTED]
         ],
         "more": {
