@@ -454,10 +454,10 @@ def penalize(
         raise StateError(
             N_(
                 "{case_no}: a penalty is recorded for a case with its department, before it is "
-                "closed (this one is {status})"
+                "closed (this one is {status_label})"
             ),
             case_no=case["case_no"],
-            status=case["status"],
+            status_label=label("status", case["status"]),
         )
     _check_time(case, at)
     new = model.copy_case(case)
