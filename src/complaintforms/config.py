@@ -79,6 +79,14 @@ class Config:
     penalty_kinds: dict[str, PenaltyKind] = field(default_factory=dict)
     # who a major complaint (重大投诉) is reported to at once
     major_to: str = "总经理"
+    # supervision (催办 / 督办): remind_before, escalate_after (working days), leader
+    supervision: dict[str, Any] = field(
+        default_factory=lambda: {"remind_before": 1, "escalate_after": 5, "leader": ""}
+    )
+    # earlier cases of the same complainant within this many days are repeats (重复投诉)
+    repeat_window_days: int = 90
+    # this many complainants or more make a group complaint (群体投诉)
+    group_threshold: int = 5
 
     def enum_additions(self, name: str) -> dict[str, str]:
         """Codes this workspace adds to an enumeration of domain.enums (code -> label)."""
@@ -157,6 +165,14 @@ class _Reader:
             )
         return value
 
+    def count(self, value: Any, key: str) -> int:
+        """A whole number of at least 0."""
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(
+                key, N_("must be a whole number of at least 0, not {value}"), value=repr(value)
+            )
+        return value
+
     def list_(self, value: Any, key: str, *, required: bool = True) -> list:
         if value is None and not required:
             return []
@@ -202,6 +218,12 @@ def parse_config(raw: Any, path: Path) -> Config:
     retention = r.mapping(top.get("retention"), "retention", known=("default_years", "major_years"))
     penalty_kinds = _penalties(r, top.get("penalties"))
     escalation = r.mapping(top.get("escalation"), "escalation", required=False, known=("major_to",))
+    supervision = r.mapping(
+        top.get("supervision"),
+        "supervision",
+        required=False,
+        known=("remind_before", "escalate_after", "leader"),
+    )
     fonts = r.mapping(
         top.get("fonts"), "fonts", required=False, known=("serif", "sans", "fallback")
     )
@@ -230,6 +252,17 @@ def parse_config(raw: Any, path: Path) -> Config:
         major_to=r.text(
             escalation.get("major_to"), "escalation.major_to", required=False, default="总经理"
         ),
+        supervision={
+            "remind_before": r.count(
+                supervision.get("remind_before", 1), "supervision.remind_before"
+            ),
+            "escalate_after": r.positive_int(
+                supervision.get("escalate_after", 5), "supervision.escalate_after"
+            ),
+            "leader": r.text(supervision.get("leader"), "supervision.leader", required=False),
+        },
+        repeat_window_days=r.positive_int(top.get("repeat_window_days", 90), "repeat_window_days"),
+        group_threshold=r.positive_int(top.get("group_threshold", 5), "group_threshold"),
         font_serif=r.text(
             fonts.get("serif"), "fonts.serif", required=False, default="Noto Serif CJK SC"
         ),
@@ -262,6 +295,9 @@ TOP_KEYS = (
     "retention",
     "penalties",
     "escalation",
+    "supervision",
+    "repeat_window_days",
+    "group_threshold",
     "fonts",
     "extra_fields",
     "forms",
@@ -271,7 +307,7 @@ TOP_KEYS = (
 BUILTIN_PENALTIES = {"warning": "警告", "minor_demerit": "小过", "major_demerit": "大过"}
 DEADLINE_KINDS = ("inquiry", "suggestion", "complaint", "special")
 # Optional limits with their defaults: the call-back after the result (working days).
-DEADLINE_DEFAULTS = {"callback": 2}
+DEADLINE_DEFAULTS = {"callback": 2, "max_extension": 7, "extensions": 1}
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 
 SCAN_KEYS = ("max_file_mb", "max_pages", "max_page_mm", "max_page_megapixels")

@@ -500,7 +500,12 @@ def archive(case: dict, *, bundle: str, sha256: str, at: str) -> dict:
 
 
 def effective_due(case: dict, deadlines: dict[str, int], cal: WorkCalendar) -> dt.date:
-    """The assigned due date, or for a case not yet routed the limit counted from receipt."""
+    """The due date in force: the last extension's (延期), else the assigned one, or for a
+    case not yet routed the limit counted from receipt. The original stays in
+    assignment.due."""
+    extensions = case.get("extensions") or []
+    if extensions and extensions[-1].get("to"):
+        return dt.date.fromisoformat(extensions[-1]["to"])
     if case["assignment"].get("due"):
         return dt.date.fromisoformat(case["assignment"]["due"])
     return due_date(case, deadlines, cal, from_iso(case["received_at"]).date(), False)
