@@ -358,6 +358,8 @@ ACTIONS = {
     "archive.build": N_("sealed into its bundle"),
     "archive.dispose": N_("bundle disposed of"),
     "case.amend": N_("corrected"),
+    "case.extend": N_("extended"),
+    "case.send_back": N_("sent back"),
     "case.void": N_("void"),
     "case.penalize": N_("penalty recorded"),
     "case.attach": N_("evidence attached"),

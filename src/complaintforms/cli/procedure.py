@@ -200,6 +200,56 @@ def case_penalize(state: State, case_no: str, at, by, kind, person, amount, note
     )
 
 
+@case.command("extend")
+@click.argument("case_no", metavar="CASE")
+@click.option("--days", help="Working days added to the due date in force.")
+@click.option("--to", "to", metavar="DATE", help="The new due date (instead of --days).")
+@click.option("--reason", required=True, help="Why it cannot be finished in time.")
+@click.option("--approved-by", required=True, help="The manager who approved the extension.")
+@click.option("--notified-at", metavar="TIME", help="When the complainant was told.")
+@step_options
+@pass_state
+def case_extend(state: State, case_no: str, at, by, days, to, reason, approved_by, notified_at):
+    """Extend a case's due date (延期), approved by a manager, before it has passed."""
+    from complaintforms.services.procedure import extend_case
+
+    result = extend_case(
+        state.ws,
+        case_no,
+        at=at,
+        by=by,
+        days=days,
+        to=to,
+        reason=reason,
+        approved_by=approved_by,
+        notified_at=notified_at,
+    )
+    last = result.case["extensions"][-1]
+    report_step(
+        state,
+        result,
+        tr(
+            "{case_no} extended: due {due} (was {before})",
+            case_no=case_no,
+            due=last["to"],
+            before=last["from"],
+        ),
+    )
+
+
+@case.command("send-back")
+@click.argument("case_no", metavar="CASE")
+@click.option("--reason", required=True, help="Why the case is not this department's (退单原因).")
+@step_options
+@pass_state
+def case_send_back(state: State, case_no: str, at, by, reason: str) -> None:
+    """Send a misrouted case back (退单) before handling it; it is routed again."""
+    from complaintforms.services.procedure import send_back_case
+
+    result = send_back_case(state.ws, case_no, at=at, by=by, reason=reason)
+    report_step(state, result, tr("{case_no} sent back for routing (退单)", case_no=case_no))
+
+
 @case.command("reopen")
 @click.argument("case_no", metavar="CASE")
 @click.option("--reason", required=True, help="Why the case goes back to its department.")

@@ -31,6 +31,7 @@ def compute(
     as_of: dt.date,
     deadlines: dict[str, int],
     cal: WorkCalendar,
+    group_threshold: int = 5,
 ) -> dict:
     """Every figure of one period. `cases` may hold other periods' cases too: they count only
     towards the previous period's and the same period last year's totals."""
@@ -46,6 +47,8 @@ def compute(
         **_satisfaction(current),
         **_callbacks(current, as_of, deadlines, cal),
         **_compensation(current),
+        **_supervision(current, group_threshold),
+        "departments": _departments(current, as_of, deadlines, cal),
         "previous_period": period.previous().label,
         "previous_period_total": previous_total,
         "same_period_last_year": period.last_year().label,
@@ -164,6 +167,75 @@ def _callbacks(
         "callbacks_on_time": len(on_time),
         "callback_overdue": len(waiting),
     }
+
+
+def _supervision(current: list[dict], group_threshold: int) -> dict:
+    """Repeat and group complaints, extended and sent-back cases (DESIGN.md section 12)."""
+    return {
+        "repeats": sum(1 for c in current if c.get("repeat_of")),
+        "group_complaints": sum(
+            1 for c in current if (c.get("complainant_count") or 1) >= group_threshold
+        ),
+        "extended": sum(1 for c in current if c.get("extensions")),
+        "sent_back": sum(1 for c in current if c.get("routing_history")),
+    }
+
+
+def _departments(
+    current: list[dict], as_of: dt.date, deadlines: dict[str, int], cal: WorkCalendar
+) -> dict:
+    """Per department the case is routed to (assignment.department): assigned, resolved,
+    resolved on time (by the due date in force), the rates, open cases past due, extended
+    and reminded cases; sent_back counts the cases a department sent back (退单), from
+    routing_history. Keyed by department code, in code order."""
+    rows: dict[str, dict] = {}
+
+    def row(code: str) -> dict:
+        return rows.setdefault(
+            code,
+            {
+                "assigned": 0,
+                "resolved": 0,
+                "resolved_on_time": 0,
+                "on_time_rate": None,
+                "callbacks": 0,
+                "satisfied": 0,
+                "satisfaction_rate": None,
+                "overdue_open": 0,
+                "extended": 0,
+                "sent_back": 0,
+                "reminded": 0,
+            },
+        )
+
+    for c in current:
+        for past in c.get("routing_history") or []:
+            code = (past.get("assignment") or {}).get("department")
+            if code:
+                row(code)["sent_back"] += 1
+        code = c["assignment"].get("department")
+        if not code:
+            continue
+        r = row(code)
+        r["assigned"] += 1
+        due = effective_due(c, deadlines, cal)
+        if c["handling"].get("resolved_at"):
+            r["resolved"] += 1
+            r["resolved_on_time"] += from_iso(c["handling"]["resolved_at"]).date() <= due
+        cb = c["callback"]
+        if cb.get("at") and cb.get("reached") is not False:
+            r["callbacks"] += 1
+            r["satisfied"] += cb.get("satisfaction") in ("satisfied", "basically_satisfied")
+        r["overdue_open"] += is_overdue(c, as_of, due)
+        r["extended"] += bool(c.get("extensions"))
+        r["reminded"] += bool(c.get("reminders"))
+    for r in rows.values():
+        if r["resolved"]:
+            r["on_time_rate"] = round(r["resolved_on_time"] / r["resolved"], 4)
+        if r["callbacks"]:
+            r["satisfaction_rate"] = round(r["satisfied"] / r["callbacks"], 4)
+        del r["callbacks"], r["satisfied"]
+    return dict(sorted(rows.items()))
 
 
 def _compensation(current: list[dict]) -> dict:

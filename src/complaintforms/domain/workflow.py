@@ -23,6 +23,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("registered", "reject"): "rejected",
     ("registered", "void"): "void",
     ("assigned", "void"): "void",
+    # 退单: the department sends a misrouted case back for re-routing, before handling it
+    ("assigned", "send_back"): "registered",
     ("assigned", "return"): "resolved",
     ("resolved", "callback"): "followed_up",
     # a second call-back after one that reached nobody
@@ -48,6 +50,7 @@ STEP_NAMES = {
     "signoff": N_("sign off (审核)"),
     "archive": N_("archive"),
     "void": N_("void (作废)"),
+    "send_back": N_("send back (退单)"),
 }
 
 # Statuses in which a case can still be corrected (更正) and penalties recorded.
@@ -100,6 +103,8 @@ def last_step_at(case: dict) -> dt.datetime:
         case["signoff"].get("at"),
     ]
     times += [r.get("at") for r in case.get("reopens", [])]
+    times += [r.get("sent_back_at") for r in case.get("routing_history") or []]
+    times += [e.get("at") for e in case.get("extensions") or []]
     return max(from_iso(t) for t in times if t)
 
 
@@ -163,6 +168,8 @@ def accept(
     if category:
         new["category"] = model.category(config, category, "category")
     received = from_iso(case["received_at"]).date()
+    # Routed again after a send-back (退单): the new department's limit counts from now.
+    start = at.date() if case.get("routing_history") else received
     new["decision"] = {
         "accepted": True,
         "by": _by(by),
@@ -180,7 +187,7 @@ def accept(
     new["assignment"] = {
         "department": dep,
         "handler": handler,
-        "due": (due or due_date(case, config.deadlines, cal, received, special)).isoformat(),
+        "due": (due or due_date(case, config.deadlines, cal, start, special)).isoformat(),
         "special": bool(special),
     }
     new["status"] = new_status
@@ -466,6 +473,116 @@ def penalize(
     )
     penalties = [*(case["closure"].get("penalties") or []), record]
     new["closure"] = {**case["closure"], "penalties": penalties}
+    return new
+
+
+def extend(
+    case: dict,
+    config: Config,
+    cal: WorkCalendar,
+    *,
+    at: dt.datetime,
+    by: str,
+    reason: str,
+    approved_by: str,
+    days: int | None = None,
+    to: dt.date | None = None,
+    notified_at: dt.datetime | None = None,
+) -> dict:
+    """延期: a case that cannot be finished in time gets a later due date, asked for before
+    the due date in force has passed, approved by a manager, at most deadlines.max_extension
+    working days and deadlines.extensions times. assignment.due keeps the original."""
+    if case["status"] != "assigned":
+        raise StateError(
+            N_(
+                "{case_no}: only a case with its department can be extended (this one is {status_label})"
+            ),
+            case_no=case["case_no"],
+            status_label=label("status", case["status"]),
+        )
+    _check_time(case, at)
+    extensions = list(case.get("extensions") or [])
+    limit_times = config.deadlines.get("extensions", 1)
+    if len(extensions) >= limit_times:
+        raise StateError(
+            N_("{case_no}: already extended {count} time(s); at most {limit}"),
+            case_no=case["case_no"],
+            count=len(extensions),
+            limit=limit_times,
+        )
+    current = effective_due(case, config.deadlines, cal)
+    if at.date() > current:
+        raise StateError(
+            N_("{case_no}: the due date {due} has passed; an extension is asked for before it"),
+            case_no=case["case_no"],
+            due=current.isoformat(),
+        )
+    if (days is None) == (to is None):
+        raise ValidationError(N_("{field}: give the working days or the new date"), field="days")
+    if days is not None:
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise ValidationError(N_("{field}: must be a whole number of at least 1"), field="days")
+        new_due = cal.add_workdays(current, days)
+    else:
+        new_due = to
+        if new_due <= current:
+            raise ValidationError(
+                N_("{field}: {value} is not after the due date in force ({due})"),
+                field="to",
+                value=new_due.isoformat(),
+                due=current.isoformat(),
+            )
+        days = cal.workdays_between(current, new_due)
+    limit_days = config.deadlines.get("max_extension", 7)
+    if days > limit_days:
+        raise ValidationError(
+            N_("{field}: {days} working days; at most {limit}"),
+            field="to" if to is not None else "days",
+            days=days,
+            limit=limit_days,
+        )
+    if notified_at is not None and minute(notified_at) < minute(at):
+        raise ValidationError(N_("{field} is before the extension"), field="notified_at")
+    new = model.copy_case(case)
+    new["extensions"] = [
+        *extensions,
+        {
+            "at": iso(at),
+            "by": _by(by),
+            "from": current.isoformat(),
+            "to": new_due.isoformat(),
+            "days": days,
+            "reason": model.text(reason, "reason", required=True),
+            "approved_by": model.text(
+                approved_by, "approved_by", required=True, limit=model.MAX_NAME
+            ),
+            "notified_at": iso(notified_at) if notified_at else None,
+        },
+    ]
+    return new
+
+
+def send_back(case: dict, *, at: dt.datetime, by: str, reason: str) -> dict:
+    """退单: the department returns a case that is not its own, before handling it; the case
+    goes back to registered for routing again, the round kept in routing_history[]."""
+    new_status = next_state(case, "send_back")
+    _check_time(case, at)
+    new = model.copy_case(case)
+    new["routing_history"] = [
+        *(case.get("routing_history") or []),
+        {
+            "decision": case["decision"],
+            "assignment": case["assignment"],
+            "extensions": case.get("extensions") or [],
+            "sent_back_at": iso(at),
+            "sent_back_by": _by(by),
+            "reason": model.text(reason, "reason", required=True),
+        },
+    ]
+    new["decision"] = dict.fromkeys(model.SECTIONS["decision"])
+    new["assignment"] = dict.fromkeys(model.SECTIONS["assignment"])
+    new["extensions"] = []
+    new["status"] = new_status
     return new
 
 

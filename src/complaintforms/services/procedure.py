@@ -250,6 +250,73 @@ def callback_case(
     )
 
 
+def extend_case(
+    ws: Workspace,
+    case_no: str,
+    *,
+    by: str,
+    reason: str,
+    approved_by: str,
+    days: object = None,
+    to: object = None,
+    notified_at: object = None,
+    at: object = None,
+) -> StepResult:
+    """延期: a later due date, approved by a manager, asked for before the due date."""
+    from complaintforms.domain.timeutil import parse_date
+
+    cal = work_calendar(ws)
+    when = step_time(at)
+    count = _whole_days(days) if days is not None and days != "" else None
+    new_date = parse_date(to, "to") if to else None
+    notified = parse_time(notified_at, "notified_at") if notified_at else None
+    result = run_step(
+        ws,
+        case_no,
+        "case.extend",
+        by,
+        lambda c: workflow.extend(
+            c,
+            ws.config,
+            cal,
+            at=when,
+            by=by,
+            reason=reason,
+            approved_by=approved_by,
+            days=count,
+            to=new_date,
+            notified_at=notified,
+        ),
+        event={"reason": reason},
+    )
+    result.warnings = cal.warnings
+    return result
+
+
+def _whole_days(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 4:
+        raise ValidationError(N_("{field}: must be a whole number of at least 1"), field="days")
+    return int(text)
+
+
+def send_back_case(
+    ws: Workspace, case_no: str, *, by: str, reason: str, at: object = None
+) -> StepResult:
+    """退单: the department returns a misrouted case; it is routed again."""
+    when = step_time(at)
+    return run_step(
+        ws,
+        case_no,
+        "case.send_back",
+        by,
+        lambda c: workflow.send_back(c, at=when, by=by, reason=reason),
+        event={"reason": reason},
+    )
+
+
 def reopen_case(
     ws: Workspace, case_no: str, *, by: str, reason: str, at: object = None
 ) -> StepResult:

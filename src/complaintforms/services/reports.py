@@ -200,7 +200,11 @@ def figures_csv(figs: dict) -> bytes:
     for key, value in figs.items():
         if isinstance(value, dict):
             for sub, n in value.items():
-                writer.writerow([key, sub, "" if n is None else n])
+                if isinstance(n, dict):  # departments: one section per department
+                    for inner, m in n.items():
+                        writer.writerow([f"{key}.{sub}", inner, "" if m is None else m])
+                else:
+                    writer.writerow([key, sub, "" if n is None else n])
         elif isinstance(value, list):
             for item in value:
                 writer.writerow(
@@ -226,7 +230,12 @@ def period_figures(
     day = parse_date(as_of, "as_of") if as_of else clock_now().date()
     cases = ws.store.iter_records(months=fig.months_needed(period))
     figs = fig.compute(
-        cases, period, as_of=day, deadlines=ws.config.deadlines, cal=work_calendar(ws)
+        cases,
+        period,
+        as_of=day,
+        deadlines=ws.config.deadlines,
+        cal=work_calendar(ws),
+        group_threshold=ws.config.group_threshold,
     )
     return period, figs
 
