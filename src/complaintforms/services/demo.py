@@ -218,6 +218,31 @@ def confidential_complaint(d: Demo) -> None:
     d.say(N_("{case_no}: accepted; slip and letter issued with the complainant masked"), case_no=no)
 
 
+def first_week(d: Demo) -> None:
+    """What a real office meets: a phone number corrected (the record card again), the
+    deadline extended with the manager's approval, a penalty recorded before closing, and a
+    duplicate registration voided."""
+    from complaintforms.services import corrections as c
+    from complaintforms.services import procedure as p
+
+    no = d.cases["rude"]
+    c.amend_case(
+        d.ws, no, {"complainant.phone": "0571-87654322"}, by=d.clerk, reason="电话号码记错一位"
+    )
+    p.extend_case(
+        d.ws, no, by=d.clerk, days=2, reason="需与销售顾问当面核实", approved_by=d.manager
+    )
+    c.penalize_case(d.ws, no, by=d.manager, kind="warning", person="孙丽", note="服务态度冷淡")
+    duplicate = register_case(d.ws, sample_cases(d.now)[1], by=d.clerk)["case_no"]
+    c.void_case(d.ws, duplicate, by=d.clerk, reason="同一来访重复登记")
+    d.cases["duplicate"] = duplicate
+    d.say(
+        N_("{case_no}: corrected, extended and a penalty recorded; {duplicate} void"),
+        case_no=no,
+        duplicate=duplicate,
+    )
+
+
 def answered_inquiry(d: Demo) -> None:
     """Answered the next working day and closed."""
     from complaintforms.services import procedure as p
@@ -331,6 +356,7 @@ SCENES = (
     register_samples,
     reopened_complaint,
     confidential_complaint,
+    first_week,
     answered_inquiry,
     routed_suggestion,
     rejected_complaint,
