@@ -97,7 +97,21 @@ def caller(i: int) -> dict:
     return {"name": SURNAMES[i % 20] + GIVEN[i // 20 % 20], "phone": f"139{i:08d}"}
 
 
-def workspace(name: str, cases: int) -> Path:
+def open_assigned(i: int, received: dt.date) -> dict:
+    """An open case accepted and routed on the day it came in, to one of three departments
+    (its due date counted from receipt, as `case accept` does): what supervise works on."""
+    department, handler = [("SVC", "李明"), ("SAL", "孙丽"), ("FIN", "周杰")][i % 3]
+    return {
+        **CASE,
+        "received_at": f"{received}T10:00:00+08:00",
+        "decision": {"accepted": True, "by": "吴芳", "at": f"{received}T11:00:00+08:00"},
+        "assignment": {"department": department, "handler": handler},
+    }
+
+
+def workspace(name: str, cases: int, *, assigned: bool = False) -> Path:
+    """`cases` cases; those still open are registered only, or with `assigned` accepted
+    and routed (open_assigned)."""
     from complaintforms.workspace import init_workspace
 
     root = OUT / name
@@ -112,6 +126,8 @@ def workspace(name: str, cases: int) -> Path:
             received = FIRST + dt.timedelta(days=i * SPAN // cases)
             if received < recent:
                 case = closed_case(received)
+            elif assigned:
+                case = open_assigned(i, received)
             else:
                 case = {**CASE, "received_at": f"{received}T10:00:00+08:00"}
             case["content"] = f"历史投诉 {i}"
@@ -689,6 +705,64 @@ def lookup_only() -> None:
     print_rows(rows)
 
 
+def supervise_rows(n: int, runs: int = 3) -> list[tuple[str, float, float]]:
+    """`supervise` (issue 14) at n stored cases whose open ones (the last 60 days, see
+    workspace) are routed to three departments: the morning's first run, which issues a
+    notice per department and level and records an entry on every case in them, each run
+    on a fresh copy of the records; then a second run the same day, which adds nothing.
+    BENCH_REUSE=1 keeps a workspace an earlier run built."""
+    root = OUT / f"supervise{n}"
+    fresh = OUT / f"supervise{n}-records"
+    if not (os.environ.get("BENCH_REUSE") and fresh.is_dir() and (root / "records").exists()):
+        start = time.perf_counter()
+        root = workspace(f"supervise{n}", n, assigned=True)
+        print(f"built {n:,} cases in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.copytree(root / "records", fresh, symlinks=True)
+    from complaintforms.domain.workdays import calendar_from
+
+    cal, day = calendar_from((), ()), dt.date.today()
+    while not cal.is_workday(day):  # the last working day: on a day off it issues nothing
+        day -= dt.timedelta(days=1)
+    argv = [EXE, "-w", str(root), "--json", "supervise", "--as-of", str(day), "--by", "bench"]
+    first, result = [], {}
+    for _ in range(runs):
+        shutil.rmtree(root / "records")
+        shutil.copytree(fresh, root / "records", symlinks=True)
+        start = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, text=True, env=NO_SERVER)
+        first.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(argv)}\n{proc.stderr}")
+        result = json.loads(proc.stdout)
+    assert result["reminded"] > 0, result
+    notices = len(result["notices"])
+    print(
+        f"supervise at {n:,} cases as of {day}: {notices} notices, {result['reminded']} "
+        f"cases; first runs {[round(t, 2) for t in first]} s",
+        file=sys.stderr,
+    )
+    again = timed(argv, runs=3, env=NO_SERVER)
+    return [
+        (
+            f"supervise at {n:,} cases ({notices} notices, {result['reminded']} cases)",
+            statistics.median(first),
+            5.0,
+        ),
+        (f"supervise again the same day at {n:,} cases (nothing new)", again, 5.0),
+    ]
+
+
+def supervise_only() -> None:
+    """bench/run.py supervise: only the supervise rows, at 10,000 cases (and 100,000 with
+    BENCH_LARGE)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=True)
+    rows: list = []
+    for n in [10_000] + ([100_000] if os.environ.get("BENCH_LARGE") else []):
+        rows += supervise_rows(n)
+    print_rows(rows)
+
+
 def accept_seconds(root: Path, case_json: str, runs: int = 3, env: dict | None = None) -> float:
     """`case accept` end to end, each run on a case of its own."""
     times = []
@@ -734,6 +808,9 @@ def main() -> None:
         elif sys.argv[1:] == ["lookup"]:
             # bench/run.py lookup: only case list --phone / --name (issue 13).
             lookup_only()
+        elif sys.argv[1:] == ["supervise"]:
+            # bench/run.py supervise: only the reminder and supervision notices (issue 14).
+            supervise_only()
         elif sys.argv[1:] == ["hostile"]:
             # bench/run.py hostile: only the scan intake of hostile files.
             print_rows(hostile_intake())
@@ -818,6 +895,8 @@ def run_all() -> None:
                 15.0,
             )
         )
+    for n in [10_000] + ([100_000] if os.environ.get("BENCH_LARGE") else []):
+        rows += supervise_rows(n)
     if not os.environ.get("BENCH_NO_LIBREOFFICE"):
         against_libreoffice(rows, int(os.environ.get("BENCH_SLIPS", "500")))
     if os.environ.get("BENCH_BASELINE"):

@@ -344,6 +344,30 @@ KIND_AND_CATEGORY = "{{ kind }} · {{ severity }}{% if category %} · {{ categor
 CONTENT_AND_DEMAND = "{{ content }}{% if demand %}\n要求：{{ demand }}{% endif %}"
 
 
+# 首问负责人 (always, to write in by hand when not recorded), 投诉人数 when more than one with
+# 群体投诉 at the threshold, and 重复投诉: the earlier cases, when there are any.
+RECEIVER_AND_REPEAT_ROWS = [
+    "{%tr if complainants.count %}",
+    (
+        "首问负责人",
+        "{{ first_receiver }}",
+        "投诉人数",
+        "{{ complainants.count }} 人{% if complainants.group %}【群体投诉】{% endif %}",
+    ),
+    "{%tr else %}",
+    ("首问负责人", "{{ first_receiver }}"),
+    "{%tr endif %}",
+    "{%tr if repeat_of.count %}",
+    (
+        "重复投诉",
+        "同一投诉人此前投诉 {{ repeat_of.count }} 件："
+        "{% for c in repeat_of.cases %}{{ c }}{% if not loop.last %}、{% endif %}{% endfor %}"
+        "{% if repeat_of.more %}等{% endif %}",
+    ),
+    "{%tr endif %}",
+]
+
+
 def record_card() -> Document:
     doc = base_document()
     header_block(doc)
@@ -366,6 +390,7 @@ def record_card() -> Document:
             ),
             ("投诉对象", "{{ target }}", "性质", "{{ kind }} · {{ severity }}"),
             ("投诉类别", "{{ category }}", "记录人", "{{ recorded_by }}"),
+            *RECEIVER_AND_REPEAT_ROWS,
             *EXTRA_ROWS,
         ],
     )
@@ -954,6 +979,12 @@ def statistics_report() -> Document:
                 "{{ summary.last_year_label }}：{{ summary.last_year }}（同比 {{ summary.last_year_change }}）",
             ),
             ("已结案", "{{ summary.closed }}", "作废编号", "{{ summary.voided }}"),
+            (
+                "重复投诉",
+                "{{ summary.repeats }}",
+                "群体投诉",
+                "{{ summary.group_complaints }}",
+            ),
         ],
     )
     tag_para(doc, "{%p if not empty %}")
@@ -1009,8 +1040,42 @@ def statistics_report() -> Document:
                 "逾期未回访",
                 "{{ summary.callback_overdue }}",
             ),
+            ("延期", "{{ summary.extended }}", "退单", "{{ summary.sent_back }}"),
         ],
     )
+    part_title(doc, "按部门办理情况（按按时率排序）")
+    departments = register_table(
+        doc,
+        [
+            "部门",
+            "分派",
+            "办结",
+            "按时办结",
+            "按时率",
+            "满意率",
+            "逾期未办",
+            "延期",
+            "退单",
+            "催办/督办",
+        ],
+        [
+            "{{ d.name }}",
+            "{{ d.assigned }}",
+            "{{ d.resolved }}",
+            "{{ d.resolved_on_time }}",
+            "{{ d.on_time_rate }}",
+            "{{ d.satisfaction_rate }}",
+            "{{ d.overdue_open }}",
+            "{{ d.extended }}",
+            "{{ d.sent_back }}",
+            "{{ d.reminded }}",
+        ],
+        [36, 14, 14, 17, 16, 16, 17, 14, 14, 18],
+        loop="{%tr for d in departments %}",
+        empty="本期无分派到部门的案件。",
+    )
+    for cell in departments.rows[2].cells[1:]:  # the figures right-aligned, as in the HTML
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
     section_title(doc, "四、回访满意度")
     field_table(
         doc,

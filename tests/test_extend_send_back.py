@@ -148,3 +148,26 @@ def test_per_department_figures_recompute_from_the_export(cf, ws, tmp_path):
     csv_file = next(f["path"] for f in figs["files"] if f["format"] == "csv")
     text = (ws.root / csv_file).read_text(encoding="utf-8-sig")
     assert "departments.SVC,on_time_rate,0.5" in text
+
+
+def test_export_and_import_keep_extensions_and_send_backs(cf, ws, tmp_path):
+    from complaintforms.workspace import Workspace, init_workspace
+
+    from .conftest import Runner
+
+    extended = register(cf, plain_case())
+    accept(cf, extended, at=ACCEPTED)
+    extend(cf, extended, "--days", "2", "--at", "2026-11-18 10:00")
+    moved = register(cf, plain_case())
+    cf.json("case", "accept", moved, "--department", "FIN", "--at", ACCEPTED)
+    cf.json("case", "send-back", moved, "--reason", "非本部门", "--at", "2026-11-16 15:00")
+    cf.json("case", "accept", moved, "--department", "SVC", "--at", "2026-11-17 09:00")
+    for fmt in ("json", "csv"):
+        out = tmp_path / f"export.{fmt}"
+        assert cf("case", "export", "--format", fmt, "-o", str(out)).exit_code == 0
+        fresh = Runner(Workspace.open(init_workspace(tmp_path / f"fresh-{fmt}").root))
+        assert fresh.json("case", "import", str(out))["imported"] == 2, fmt
+        for number in (extended, moved):
+            a, b = cf.json("case", "show", number), fresh.json("case", "show", number)
+            for key in ("extensions", "routing_history", "assignment", "overdue"):
+                assert (a.get(key) or []) == (b.get(key) or []), (fmt, number, key)

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from complaintforms.services import intake as intake_module
+from complaintforms.services import scanfiles
 
 from .test_intake import degrade, page_image, slip_of
 
@@ -112,9 +113,9 @@ def test_a_huge_pdf_page_is_refused_by_its_size(cf, ws, tmp_path):
 
 
 def test_a_large_page_is_rendered_within_the_pixel_limit(monkeypatch):
-    scale = intake_module.render_scale(4000, 4000)
-    assert (4000 * scale) * (4000 * scale) <= intake_module.MAX_PAGE_PIXELS
-    assert intake_module.render_scale(595, 842) == pytest.approx(200 / 72)
+    scale = scanfiles.render_scale(4000, 4000)
+    assert (4000 * scale) * (4000 * scale) <= scanfiles.MAX_PAGE_PIXELS
+    assert scanfiles.render_scale(595, 842) == pytest.approx(200 / 72)
 
 
 def test_a_decompression_bomb_image_is_refused_by_the_pixel_limit(cf, ws, tmp_path):
@@ -129,7 +130,7 @@ def test_a_decompression_bomb_image_is_refused_by_the_pixel_limit(cf, ws, tmp_pa
 
 
 def test_a_pdf_with_too_many_pages_is_refused(cf, ws, tmp_path, monkeypatch):
-    monkeypatch.setattr(intake_module, "MAX_PAGES", 5)
+    monkeypatch.setattr(scanfiles, "MAX_PAGES", 5)
     path = tmp_path / "many.pdf"
     path.write_bytes(raw_pdf(8))
     report = run_intake(cf, path)
@@ -140,7 +141,7 @@ def test_a_pdf_with_too_many_pages_is_refused(cf, ws, tmp_path, monkeypatch):
 
 
 def test_a_file_over_the_size_limit_is_reported(cf, ws, tmp_path, monkeypatch):
-    monkeypatch.setattr(intake_module, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(scanfiles, "MAX_FILE_BYTES", 100)
     path = tmp_path / "big.pdf"
     path.write_bytes(raw_pdf(1))
     report = run_intake(cf, path)

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from complaintforms.services import intake as intake_module
+from complaintforms.services import scanfiles
 
 from .test_archive import closed_cases
 from .test_hostile_input import refused
@@ -70,14 +71,14 @@ def attachments(cf, case_no: str) -> list[dict]:
 def test_blank_is_told_from_a_page_written_on(dpi):
     area = (dpi / 200) ** 2  # specks of the same density at every resolution
     blank = speckled_blank(dpi, specks=int(15000 * area))
-    assert intake_module.is_blank(blank)
+    assert scanfiles.is_blank(blank)
     dusty = speckled_blank(dpi, specks=int(60000 * area), seed=9)  # 1.5 % of the pixels
-    assert intake_module.is_blank(dusty)
-    assert intake_module.is_blank(Image.new("L", blank.size, 205))  # grey paper
-    assert not intake_module.is_blank(handwritten(blank))
-    assert not intake_module.is_blank(handwritten(blank, lines=1))
-    assert not intake_module.is_blank(handwritten(blank, lines=2, fill=170, width=2))  # pencil
-    assert not intake_module.is_blank(signed(blank))  # a signature alone
+    assert scanfiles.is_blank(dusty)
+    assert scanfiles.is_blank(Image.new("L", blank.size, 205))  # grey paper
+    assert not scanfiles.is_blank(handwritten(blank))
+    assert not scanfiles.is_blank(handwritten(blank, lines=1))
+    assert not scanfiles.is_blank(handwritten(blank, lines=2, fill=170, width=2))  # pencil
+    assert not scanfiles.is_blank(signed(blank))  # a signature alone
 
 
 def test_blank_pages_are_dropped_and_reported_not_attached(cf, ws, tmp_path):

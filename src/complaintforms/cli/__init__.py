@@ -1,7 +1,7 @@
 """The command line: a thin layer over the library. `cli` is the root group; importing the
 command modules adds their commands to it."""
 
-from complaintforms.cli import archive, audit, commands, evidence, procedure, registers  # noqa: F401
+from complaintforms.cli import archive, audit, commands, evidence, procedure, registers, supervision  # noqa: F401
 from complaintforms.cli.base import cli
 
 

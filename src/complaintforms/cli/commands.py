@@ -192,6 +192,17 @@ def _load_input(path: str) -> dict:
     metavar="KEY=VALUE",
     help="A configured extra field, e.g. plate=浙A12345.",
 )
+@click.option(
+    "--first-receiver",
+    metavar="NAME",
+    help="Who first took the complaint (首问负责人): any employee's name.",
+)
+@click.option(
+    "--complainant-count",
+    metavar="N",
+    help="How many people complain together (投诉人数, default 1); at the configured "
+    "group_threshold or more it is a group complaint (群体投诉), major unless --severity is given.",
+)
 @pass_state
 def case_new(state: State, source: str | None, **flags: Any) -> None:
     """Register a complaint (登记) and write its record card (pdf + docx)."""
@@ -209,6 +220,8 @@ def case_new(state: State, source: str | None, **flags: Any) -> None:
         "content",
         "demand",
         "late_entry",
+        "first_receiver",
+        "complainant_count",
     )
     for key in simple:
         if flags.get(key) is not None:

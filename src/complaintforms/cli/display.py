@@ -372,6 +372,8 @@ ACTIONS = {
     "case.attach": N_("evidence attached"),
     "scan.assign": N_("scan assigned by hand"),
     "major.report": N_("major complaint report issued (重大投诉呈报单)"),
+    "case.remind": N_("reminded (催办通知书)"),
+    "case.supervise": N_("supervised (督办通知书)"),
 }
 
 

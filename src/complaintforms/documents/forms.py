@@ -67,7 +67,11 @@ FORMS: dict[str, FormSpec] = {
         code="KF-01",
         version="1.0",
         title="顾客投诉记录卡",
-        fields=COMMON_FIELDS + CASE_FIELDS + ("recorded_by", "late_entry", "decision"),
+        fields=COMMON_FIELDS
+        + CASE_FIELDS
+        + ("recorded_by", "late_entry", "decision")
+        # 首问负责人, 投诉人数 / 群体投诉, 重复投诉 (DESIGN.md section 12)
+        + ("first_receiver", "complainants", "repeat_of"),
         leaves_centre=False,
     ),
     "feedback_slip": FormSpec(
@@ -153,6 +157,7 @@ FORMS["statistics_report"] = FormSpec(
         "empty",
         "summary",
         "tables",
+        "departments",
         "trend",
         "major",
         "penalties",
@@ -369,6 +374,30 @@ def extra_view(case: dict, config: Config) -> list[dict]:
     ]
 
 
+# The record card names at most this many earlier cases of a repeat complaint (and how many
+# more there are), so that a frequent complainant's card still fits its page.
+REPEATS_LISTED = 8
+
+
+def complainants_view(case: dict, config: Config) -> dict:
+    """投诉人数 as printed: the count when more than one (None: not printed), and whether
+    that makes it a group complaint (群体投诉, at `group_threshold` or more)."""
+    n = case.get("complainant_count")
+    several = isinstance(n, int) and not isinstance(n, bool) and n > 1
+    return {"count": n if several else None, "group": several and model.is_group(case, config)}
+
+
+def repeats_view(case: dict) -> dict:
+    """重复投诉 as printed: the earlier cases (newest first), at most REPEATS_LISTED of them,
+    and how many more."""
+    earlier = [c for c in case.get("repeat_of") or [] if isinstance(c, str)]
+    return {
+        "cases": earlier[:REPEATS_LISTED],
+        "more": max(len(earlier) - REPEATS_LISTED, 0),
+        "count": len(earlier),
+    }
+
+
 def build_context(
     spec: FormSpec,
     case: dict,
@@ -420,6 +449,9 @@ def build_context(
         "content": case.get("content") or "",
         "demand": case.get("demand") or "",
         "recorded_by": case.get("recorded_by") or "",
+        "first_receiver": case.get("first_receiver") or "",
+        "complainants": complainants_view(case, config),
+        "repeat_of": repeats_view(case),
         "late_entry": bool(case.get("late_entry")),
         "extra": extra_view(case, config),
         "decision": {
@@ -473,3 +505,28 @@ def major_view(
         "count": count if several else None,
         "group": bool(several and isinstance(threshold, int) and count >= threshold),
     }
+
+
+# 催办通知书 / 督办通知书 (DESIGN.md section 12, services.supervision): one per department and
+# level, listing its cases due soon (催办) or overdue (督办; escalated ones copied to
+# supervision.leader). `notice`: to whom, as of when, by when to answer, the copy. They leave
+# the centre, but print no complainant at all: case number, dates, category and handler only.
+NOTICE_FIELDS = (*LIST_FIELDS, "notice")
+FORMS["reminder_notice"] = FormSpec(
+    name="reminder_notice",
+    code="KF-11",
+    version="1.0",
+    title="催办通知书",
+    fields=NOTICE_FIELDS,
+    leaves_centre=True,
+    kind="list",
+)
+FORMS["supervision_notice"] = FormSpec(
+    name="supervision_notice",
+    code="KF-12",
+    version="1.0",
+    title="督办通知书",
+    fields=NOTICE_FIELDS,
+    leaves_centre=True,
+    kind="list",
+)

@@ -22,6 +22,8 @@ from complaintforms.i18n import N_
 MAX_CONTENT = 10_000  # characters; a record card runs to a few pages at most
 MAX_TEXT = 2_000  # any other free text
 MAX_NAME = 100
+# complainant_count: more people than this on one complaint is a typing error
+MAX_COMPLAINANTS = 100_000
 # No case of this office was received before this day: earlier dates are typing errors (or
 # 0001-01-01, which no calendar arithmetic survives).
 EARLIEST_RECEIVED = dt.date(2000, 1, 1)
@@ -68,6 +70,10 @@ REGISTRATION_KEYS = {
     "content",
     "demand",
     "extra",
+    # 首问负责人: the employee who first took the complaint (any name, staff or not)
+    "first_receiver",
+    # 群体投诉: how many people complain together (default 1); see group_severity
+    "complainant_count",
 }
 LIFECYCLE_KEYS = {
     "case_no",
@@ -86,6 +92,12 @@ LIFECYCLE_KEYS = {
     "reopens",
     "amendments",
     "void",
+    # 重复投诉: the earlier cases of the same complainant, found at registration (not input)
+    "repeat_of",
+    # supervision (DESIGN.md section 12): kept as recorded by an import
+    "extensions",
+    "routing_history",
+    "reminders",
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -157,6 +169,7 @@ def blank_case() -> dict:
     case.update(
         {"category": None, "severity": "general", "content": None, "demand": None, "extra": {}}
     )
+    case.update({"first_receiver": None, "complainant_count": 1, "repeat_of": []})
     case["complainant"].update(anonymous=False, confidential=False)
     case["target"]["type"] = "company"
     case["closure"]["penalties"] = []
@@ -290,6 +303,54 @@ def category(config: Config, value: Any, field: str = "category") -> str | None:
     return name
 
 
+def positive_count(
+    value: Any, field: str, *, default: int = 1, limit: int = MAX_COMPLAINANTS
+) -> int:
+    """A whole number of at least 1: an int, or its digits as text (a CSV cell, a flag);
+    not true/false, not a fraction."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        digits = unicodedata.normalize("NFKC", value).strip()
+        if digits.isascii() and digits.isdigit() and len(digits) <= 20:
+            number = int(digits)
+    if number is None or number < 1:
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+            shown = "-…"  # a negative number too long to print
+        else:
+            shown = repr(value[:40] if isinstance(value, str) else value)
+            shown = shown if len(shown) <= 60 else shown[:60] + "…"
+        raise ValidationError(
+            N_("{field}: {value} is not a whole number of at least 1"), field=field, value=shown
+        )
+    if number > limit:
+        raise ValidationError(
+            N_("{field}: {value}; at most {limit}"),
+            field=field,
+            value=f"{number:,}" if number.bit_length() <= 64 else "…",
+            limit=f"{limit:,}",
+        )
+    return number
+
+
+def is_group(case: dict, config: Config) -> bool:
+    """群体投诉: as many complainants as `group_threshold` or more."""
+    n = case.get("complainant_count")
+    return isinstance(n, int) and not isinstance(n, bool) and n >= config.group_threshold
+
+
+def group_severity(before: dict | None, after: dict, config: Config, *, given: bool) -> str:
+    """The severity of `after`: major when it becomes a group complaint (at registration,
+    `before` None; or by a correction that raises complainant_count to the threshold),
+    unless the severity was given explicitly with it; otherwise as it is."""
+    if not given and is_group(after, config) and not (before and is_group(before, config)):
+        return "major"
+    return after["severity"]
+
+
 def received_time(value: Any, now: dt.datetime) -> dt.datetime:
     """When a complaint was received: a time not in the future, and not before 2000."""
     received = parse_time(value, "received_at", reference=now)
@@ -383,6 +444,11 @@ def parse_registration(
     case["severity"] = parse_enum("severity", data.get("severity") or "general", "severity")
     case["content"] = text(data.get("content"), "content", required=True, limit=MAX_CONTENT)
     case["demand"] = text(data.get("demand"), "demand")
+    case["first_receiver"] = text(data.get("first_receiver"), "first_receiver", limit=MAX_NAME)
+    case["complainant_count"] = positive_count(data.get("complainant_count"), "complainant_count")
+    case["severity"] = group_severity(
+        None, case, config, given=data.get("severity") not in (None, "")
+    )
 
     extra_keys = {f.key for f in config.extra_fields}
     extra = mapping(data.get("extra"), "extra", extra_keys)

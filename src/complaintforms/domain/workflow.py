@@ -655,7 +655,17 @@ def is_overdue(
 
 
 # What `case amend` may correct: the registration's fields (DESIGN.md section 13).
-AMEND_TOP = ("kind", "channel", "received_at", "category", "severity", "content", "demand")
+AMEND_TOP = (
+    "kind",
+    "channel",
+    "received_at",
+    "category",
+    "severity",
+    "content",
+    "demand",
+    "first_receiver",
+    "complainant_count",
+)
 AMEND_SECTIONS = ("complainant", "target", "extra")
 
 
@@ -672,6 +682,8 @@ def _flat(data: dict) -> dict[str, Any]:
         if key in AMEND_SECTIONS:
             for sub, v in (value or {}).items():
                 out[f"{key}.{sub}"] = v
+        elif key == "complainant_count" and value is None:
+            out[key] = 1  # a case recorded before the count was: one complainant
         else:
             out[key] = value
     return out

@@ -73,6 +73,7 @@ def register_case(
         data = {**data, "recorded_by": by}
     now = clock_now()
     case = model.parse_registration(data, config, now=now)
+    case["repeat_of"] = repeat_cases(ws, case)
     counter = seq_counter(case)
     issues: list[tuple[str, Callable[[dict], dict] | None]] = [("record_card", None)]
     if case["severity"] == "major":
@@ -135,6 +136,52 @@ def register_case(
             ]
         _insert_new(txn, case, now)
     return view(ws, case)
+
+
+# -- repeat complaints (重复投诉, DESIGN.md section 12) ------------------------------------------------
+def _same_text(a: object, b: object) -> bool:
+    """Two names or addresses as a clerk would compare them: full-width as half-width,
+    Latin letters in any case, spaces not counting."""
+    import unicodedata
+
+    def norm(value: object) -> str:
+        text = unicodedata.normalize("NFKC", str(value or "")).casefold()
+        return "".join(text.split())
+
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
+def repeat_cases(ws: Workspace, case: dict) -> list[str]:
+    """The earlier cases of the same complainant: the same phone number however written,
+    or the same name and address, received no later than `case` and at most
+    `repeat_window_days` days before it; void cases are no one's. Newest first. Asked of
+    the store's lookup index (a few cases), not of every month."""
+    from complaintforms.domain.timeutil import from_iso
+    from complaintforms.storage.base import phone_digits
+
+    comp = case["complainant"]
+    digits = phone_digits(comp.get("phone"))
+    name, address = comp.get("name"), comp.get("address")
+    received = from_iso(case["received_at"])
+    earliest = received.date() - dt.timedelta(days=ws.config.repeat_window_days)
+    found: dict[str, dict] = {}
+    if digits:
+        for other in ws.store.find_cases(phone=comp["phone"]):
+            if phone_digits((other.get("complainant") or {}).get("phone")) == digits:
+                found[other["case_no"]] = other
+    if name and address and not comp.get("anonymous"):
+        for other in ws.store.find_cases(name=name):
+            theirs = other.get("complainant") or {}
+            if _same_text(theirs.get("name"), name) and _same_text(theirs.get("address"), address):
+                found[other["case_no"]] = other
+    earlier = []
+    for other in found.values():
+        if other.get("status") == "void" or other["case_no"] == case.get("case_no"):
+            continue
+        when = from_iso(other["received_at"])
+        if when <= received and when.date() >= earliest:
+            earlier.append((when, other["case_no"]))
+    return [case_no for _, case_no in sorted(earlier, reverse=True)]
 
 
 def _insert_new(txn, case: dict, now: dt.datetime) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from complaintforms.domain import workflow
+from complaintforms.domain import model, workflow
 from complaintforms.domain.paper import cn_date
 from complaintforms.domain.timeutil import from_iso, iso
 from complaintforms.i18n import N_
@@ -43,6 +43,20 @@ def amend_case(
 
     def change(case: dict) -> dict:
         new, changed = workflow.amend(case, ws.config, changes, at=when, by=by, reason=reason)
+        # 群体投诉: a count corrected up to the threshold makes the case major, unless the
+        # severity is corrected with it (DESIGN.md section 12).
+        severity = model.group_severity(case, new, ws.config, given="severity" in changes)
+        if severity != new["severity"]:
+            changed = dict(
+                sorted(
+                    {**changed, "severity": {"before": new["severity"], "after": severity}}.items()
+                )
+            )
+            new["severity"] = severity
+            new["amendments"] = [
+                *new["amendments"][:-1],
+                {**new["amendments"][-1], "changes": changed},
+            ]
         due = new["assignment"].get("due")
         if due and ({"kind", "received_at"} & set(changed)):
             received = from_iso(new["received_at"]).date()

@@ -243,6 +243,28 @@ def first_week(d: Demo) -> None:
     )
 
 
+def supervised_complaint(d: Demo) -> None:
+    """A complaint two weeks old still with its department: the morning's supervision
+    notice (督办通知书), as of the last working day."""
+    from complaintforms.services import procedure as p
+    from complaintforms.services.cases import work_calendar
+    from complaintforms.services.supervision import supervise
+
+    late = {
+        **sample_cases(d.now)[0],
+        "received_at": d.ago(24 * 14),
+        "content": "两周前反映的空调异味问题至今无人处理。",
+    }
+    no = register_case(d.ws, late, by=d.clerk)["case_no"]
+    p.accept_case(d.ws, no, by=d.clerk, at=d.ago(24 * 14 - 1), department="SVC")
+    d.cases["late"] = no
+    cal, day = work_calendar(d.ws), d.now.date()
+    while not cal.is_workday(day):
+        day -= dt.timedelta(days=1)
+    d.outputs["supervision"] = supervise(d.ws, as_of=day.isoformat(), by=d.manager)
+    d.say(N_("{case_no}: overdue; supervision notice issued"), case_no=no)
+
+
 def answered_inquiry(d: Demo) -> None:
     """Answered the next working day and closed."""
     from complaintforms.services import procedure as p
@@ -357,6 +379,7 @@ SCENES = (
     reopened_complaint,
     confidential_complaint,
     first_week,
+    supervised_complaint,
     answered_inquiry,
     routed_suggestion,
     rejected_complaint,

@@ -33,8 +33,8 @@ from complaintforms.errors import (
     ValidationError,
 )
 from complaintforms.i18n import N_
-from complaintforms.services.intake import Refused, limits_for, open_scan
 from complaintforms.services.messages import Notice, as_error
+from complaintforms.services.scanfiles import Refused, limits_for, open_scan
 from complaintforms.storage.paths import PREFIX, logical, shown, stored_path
 from complaintforms.workspace import Workspace
 

@@ -35,7 +35,17 @@ FORMATS = ("json", "yaml", "csv")
 # Kept by export for the auditor; not taken by import (files are not copied, overdue is computed).
 IGNORED_ON_IMPORT = ("documents", "attachments", "overdue", "recorded_at", "archive")
 # Nested lists are JSON text in a CSV cell.
-LIST_KEYS = ("documents", "attachments", "reopens", "extra", "amendments")
+LIST_KEYS = (
+    "documents",
+    "attachments",
+    "reopens",
+    "extra",
+    "amendments",
+    "extensions",
+    "routing_history",
+    "reminders",
+    "repeat_of",
+)
 # A case is a few levels deep (reopens[0].closure.penalty.type); anything far deeper is not
 # a case, and past Python's recursion limit it cannot even be read.
 MAX_DEPTH = 32
@@ -390,6 +400,10 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
     case_no = model.text(rec.pop("case_no", None), "case_no", limit=60)
     reopens = rec.pop("reopens", None) or []
     amendments = _amendments(rec.pop("amendments", None), now)
+    # Supervision's history comes along as recorded (the decision replayed below keeps the
+    # original due date; the extensions say what was in force).
+    kept = {key: _list_of_mappings(rec.pop(key, None), key) for key in SUPERVISION_KEYS}
+    repeat_of = _repeat_of(rec.pop("repeat_of", None))
     sections = {
         name: _section(rec, name)
         for name in (
@@ -408,6 +422,8 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
     case["case_no"] = case_no or "(new)"
     # The record holds the registration as corrected; its corrections come along as history.
     case["amendments"] = amendments
+    # The earlier cases it repeats, as the ledger recorded them (not looked for again).
+    case["repeat_of"] = repeat_of
     case = _replay_decision(case, sections, config, cal, now)
     void = sections.pop("void")
     if void.get("at"):
@@ -442,6 +458,8 @@ def replay(rec: dict, ws: Workspace, cal, now) -> dict:
             recorded=repr(status),
             actual=repr(case["status"]),
         )
+    # After the steps, whose times they would otherwise precede.
+    case.update({key: value for key, value in kept.items() if value})
     return case
 
 
@@ -631,6 +649,7 @@ def _penalties(value: Any, config, now, field: str) -> list[dict]:
     return out
 
 
+SUPERVISION_KEYS = ("extensions", "routing_history", "reminders")
 PENALTY_KEYS = {"type", "person", "amount", "unit", "note", "at", "by"}
 AMENDMENT_KEYS = {"at", "by", "reason", "changes"}
 
@@ -665,6 +684,21 @@ def _amendments(value: Any, now) -> list[dict]:
                 "changes": changes,
             }
         )
+    return out
+
+
+def _repeat_of(value: Any) -> list[str]:
+    """repeat_of[]: the case numbers of the earlier cases (a CSV cell holds them as JSON)."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        value = _json_cell(value, "repeat_of")
+    value = [] if value is None else value
+    if not isinstance(value, list):
+        raise ValidationError(N_("{key}: must be a list"), key="repeat_of")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ValidationError(N_("{field}: must be text"), field=f"repeat_of[{i}]")
+        out.append(model.text(item, f"repeat_of[{i}]", required=True, limit=60))
     return out
 
 

@@ -120,6 +120,15 @@ def charts(figs: dict, config) -> list:
 
 def report_context(figs: dict, config, period: fig.Period) -> dict:
     sat = figs["satisfaction"]
+    # 按部门办理情况: ranked by on-time rate (best first; a department with nothing resolved
+    # yet, rate None, last), then by name.
+    departments = [
+        {"code": code, "name": department_name(config, code), **row}
+        for code, row in (figs.get("departments") or {}).items()
+    ]
+    departments.sort(
+        key=lambda d: (d.get("on_time_rate") is None, -(d.get("on_time_rate") or 0), d["name"])
+    )
     return {
         "heading": cn_period(period.label)
         + ("投诉统计报告" if period.is_quarter else "投诉统计月报"),
@@ -153,6 +162,10 @@ def report_context(figs: dict, config, period: fig.Period) -> dict:
             "dissatisfied": sat["dissatisfied"],
             "satisfaction_rate": percent(figs["satisfaction_rate"]),
             "voided": figs["voided"],
+            "repeats": figs.get("repeats", 0),
+            "group_complaints": figs.get("group_complaints", 0),
+            "extended": figs.get("extended", 0),
+            "sent_back": figs.get("sent_back", 0),
             "callbacks_unreachable": figs["callbacks_unreachable"],
             "callbacks_on_time": figs["callbacks_on_time"],
             "callback_overdue": figs["callback_overdue"],
@@ -164,6 +177,26 @@ def report_context(figs: dict, config, period: fig.Period) -> dict:
             or "无",
         },
         "tables": tables(figs, config),
+        "departments": [
+            {
+                "name": d["name"],
+                **{
+                    key: d.get(key, 0)
+                    for key in (
+                        "assigned",
+                        "resolved",
+                        "resolved_on_time",
+                        "overdue_open",
+                        "extended",
+                        "sent_back",
+                        "reminded",
+                    )
+                },
+                "on_time_rate": percent(d.get("on_time_rate")),
+                "satisfaction_rate": percent(d.get("satisfaction_rate")),
+            }
+            for d in departments
+        ],
         "trend": [{"month": cn_month(m), "count": n} for m, n in figs["by_month"].items()],
         "major": [
             {

@@ -27,6 +27,8 @@ PATTERNS = {
     "disposals": "archive/disposals.jsonl",
     "holds": "archive/holds.json",
     "register": "registers/{month}/opinion_register-{serial:06d}.{ext}",
+    # 催办 / 督办 notices (services.supervision), by the day they were issued as of
+    "notice": "supervision/{year}/{day}/{form}-{serial:06d}.{ext}",
     "report": "reports/{period}/statistics_report-{serial:06d}.{ext}",
     "figures": "reports/{period}/figures-{serial:06d}.csv",
     "identity": "workspace.json",
