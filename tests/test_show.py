@@ -202,7 +202,7 @@ def test_known_fields_under_chinese_labels(ws, zh):
     for label in (
         "投诉时间",
         "记录时间",
-        "首问受理人",
+        "首问负责人",
         "投诉人数",
         "投诉人",
         "姓名",

@@ -261,6 +261,21 @@ def supervised_complaint(d: Demo) -> None:
     cal, day = work_calendar(d.ws), d.now.date()
     while not cal.is_workday(day):
         day -= dt.timedelta(days=1)
+    # And one due on that day: its department gets a reminder (催办通知书).
+    received = day - dt.timedelta(days=1)
+    while cal.add_workdays(received, d.ws.config.deadlines["complaint"]) > day:
+        received -= dt.timedelta(days=1)
+    due_today = {
+        **sample_cases(d.now)[0],
+        "received_at": f"{received.isoformat()}T09:00:00+08:00",
+        "content": "预约的保养被临时取消，希望尽快重新安排。",
+        "target": {"type": "department", "department": "SAL"},
+    }
+    soon = register_case(d.ws, due_today, by=d.clerk)["case_no"]
+    p.accept_case(
+        d.ws, soon, by=d.clerk, at=f"{received.isoformat()}T10:00:00+08:00", department="SAL"
+    )
+    d.cases["soon"] = soon
     d.outputs["supervision"] = supervise(d.ws, as_of=day.isoformat(), by=d.manager)
     d.say(N_("{case_no}: overdue; supervision notice issued"), case_no=no)
 
