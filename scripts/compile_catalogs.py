@@ -9,8 +9,9 @@ the package reads: src/complaintforms/locale/zh_CN/LC_MESSAGES/complaintforms.mo
                                                   the compiled catalog up to date (exit 1 if not)
     python scripts/compile_catalogs.py --missing  print the untranslated ids as .po entries
 
-Message ids are found by Babel in `_()` and `N_()` calls, and in the help texts of every
-command and option (click takes them from docstrings and `help=`).
+Message ids are found by Babel in `_()` and `N_()` calls (in the code and in the web
+interface's templates), and in the help texts of every command and option (click takes them
+from docstrings and `help=`).
 """
 
 from __future__ import annotations
@@ -79,7 +80,10 @@ def code_messages() -> set[str]:
     ids: set[str] = set()
     keywords = {"_": None, "N_": None, "tr": None}
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(PACKAGE), method_map=[("**.py", "python")], keywords=keywords
+        str(PACKAGE),
+        # The web interface's templates mark their texts with _() too.
+        method_map=[("**.py", "python"), ("web/templates/**.html", "jinja2.ext:babel_extract")],
+        keywords=keywords,
     ):
         if isinstance(message, str) and message:
             ids.add(message)

@@ -205,3 +205,30 @@ def snapshot(ws: Workspace) -> dict[str, bytes]:
         if path.is_file() and path.name != ".lock":
             out[str(path.relative_to(ws.records_dir))] = path.read_bytes()
     return out
+
+
+# -- the web interface -----------------------------------------------------------------------------------
+@pytest.fixture
+def web_app(ws: Workspace):
+    """The web interface of the test's workspace (its TinyDB store, as `serve` uses it)."""
+    from complaintforms.web import create_app
+
+    return create_app(ws.root)
+
+
+@pytest.fixture
+def web(ws: Workspace, web_app):
+    """`web("clerk")`: a client signed in as a new user of that role (tests/webutil.py);
+    `web("department", department="SAL", name="sunli")` for another one."""
+    from tests.webutil import WebClient, add_user
+
+    made: dict[str, dict] = {}
+
+    def signed_in(role: str, *, name: str | None = None, department: str | None = None):
+        user = add_user(ws, role, name=name, department=department)
+        made[user["name"]] = user
+        client = WebClient(web_app)
+        client.login(user["name"])
+        return client
+
+    return signed_in

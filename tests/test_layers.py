@@ -19,6 +19,16 @@ ALLOWED = {
     "workspace": {"errors", "i18n", "config", "storage"},
     "documents": {"errors", "i18n", "config", "domain", "storage", "workspace"},
     "services": {"errors", "i18n", "config", "domain", "storage", "workspace", "documents"},
+    "web": {
+        "errors",
+        "i18n",
+        "config",
+        "domain",
+        "storage",
+        "workspace",
+        "documents",
+        "services",
+    },
     "cli": {
         "errors",
         "i18n",
@@ -28,6 +38,7 @@ ALLOWED = {
         "workspace",
         "documents",
         "services",
+        "web",
     },
 }
 

@@ -337,3 +337,34 @@ def test_the_lookup_index_answers_as_a_reading_of_every_case_would(store):
     for query in queries:
         assert found(store, **query) == [c["case_no"] for c in Store.find_cases(store, **query)]
     assert store.check()[0] == []
+
+
+def test_a_record_whose_month_is_corrected_is_found_in_its_new_month(store):
+    with store.transaction() as txn:
+        txn.insert(case(1, "2026-10"))
+        txn.insert(case(2, "2026-10", "assigned"))
+    with store.transaction() as txn:
+        txn.replace({**case(1, "2026-11"), "content": "更正"})
+    assert [c["case_no"] for c in store.iter_records(months=["2026-11"])] == ["TS-2026-000001"]
+    assert [c["case_no"] for c in store.iter_records(months=["2026-10"])] == ["TS-2026-000002"]
+    assert store.get("TS-2026-000001")["content"] == "更正"
+    # `statuses` narrows the months read (the counts follow the move), not the records.
+    assert "TS-2026-000001" in [c["case_no"] for c in store.iter_records(statuses=["registered"])]
+    assert store.count() == 2
+
+
+def test_users_sessions_and_tokens_are_collections_of_their_own(store):
+    with store.transaction() as txn:
+        txn.insert({"name": "wufang", "role": "clerk"}, collection="users")
+        txn.insert(
+            {"id": "a" * 64, "user": "wufang", "created_at": "2026-12-01T09:00:00+08:00"},
+            collection="sessions",
+        )
+        txn.insert({"id": "b" * 64, "user": "wufang"}, collection="tokens")
+    assert store.get("wufang", "users")["role"] == "clerk"
+    assert store.get("a" * 64, "sessions")["user"] == "wufang"
+    assert [u["name"] for u in store.iter_records("users")] == ["wufang"]
+    assert store.count("cases") == 0 and store.count("tokens") == 1
+    with store.transaction() as txn:
+        txn.replace({"name": "wufang", "role": "manager"}, collection="users")
+    assert store.get("wufang", "users")["role"] == "manager"

@@ -122,6 +122,14 @@ class StorageError(ComplaintFormsError):
     """The records could not be read or written (lock timeout, damaged file)."""
 
 
+class AuthError(ComplaintFormsError):
+    """A sign-in refused: unknown user, wrong password, disabled, or locked for a while."""
+
+
+class ForbiddenError(ComplaintFormsError):
+    """A step or page this user's role (or department) may not take or see."""
+
+
 class RenderError(ComplaintFormsError):
     """A form could not be rendered correctly (missing font, bad template, missing glyph)."""
 

@@ -1,7 +1,17 @@
 """The command line: a thin layer over the library. `cli` is the root group; importing the
 command modules adds their commands to it."""
 
-from complaintforms.cli import archive, audit, commands, evidence, procedure, registers, supervision  # noqa: F401
+from complaintforms.cli import (  # noqa: F401
+    archive,
+    audit,
+    commands,
+    evidence,
+    procedure,
+    registers,
+    supervision,
+    users,
+    web,
+)
 from complaintforms.cli.base import cli
 
 

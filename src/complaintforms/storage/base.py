@@ -24,8 +24,17 @@ import orjson
 from complaintforms.errors import ComplaintFormsError, NotFoundError
 from complaintforms.i18n import N_
 
-# The collections of records, and the field naming each record.
-ID_FIELDS = {"cases": "case_no", "opinions": "id"}
+# The collections of records, and the field naming each record: cases and opinions (kept
+# by the month received), the web interface's users (by login name), sessions and API
+# tokens (by the SHA-256 of the secret; sessions by the month they began, so that a
+# request reads one month's file).
+ID_FIELDS = {
+    "cases": "case_no",
+    "opinions": "id",
+    "users": "name",
+    "sessions": "id",
+    "tokens": "id",
+}
 GENESIS = "0" * 64
 
 
@@ -196,9 +205,14 @@ def lookup_problems(
     ]
 
 
-def partition_of(record: dict) -> str:
-    """Records are kept by the month they were received in (Beijing time, as stored)."""
-    return record["received_at"][:7]
+def partition_of(record: dict, collection: str = "cases") -> str:
+    """Cases and opinions are kept by the month they were received in (Beijing time, as
+    stored), sessions by the month they began; users and tokens all in one."""
+    if collection in ("cases", "opinions"):
+        return record["received_at"][:7]
+    if collection == "sessions":
+        return record["created_at"][:7]
+    return "all"
 
 
 def event_hash(event: dict) -> str:

@@ -84,8 +84,11 @@ class MemoryStore(base.Store):
         with self._lock:
             records = [copy.deepcopy(r) for r in self.records[collection].values()]
         # Oldest month first, registration (insertion) order within a month.
-        for record in sorted(records, key=partition_of):
-            if wanted is None or partition_of(record) in wanted:
+        def month(record: dict) -> str:
+            return partition_of(record, collection)
+
+        for record in sorted(records, key=month):
+            if wanted is None or month(record) in wanted:
                 yield record
 
     def find_cases(self, *, phone: str | None = None, name: str | None = None) -> Iterator[dict]:

@@ -807,7 +807,7 @@ class Transaction(base.Transaction):
 
     def insert(self, record: dict, collection: str = "cases") -> None:
         key = record[ID_FIELDS[collection]]
-        partition = partition_of(record)
+        partition = partition_of(record, collection)
         rel = shard_rel(collection, key, self.index["shards"])
         shard = self._load(rel) or {}
         if key in shard:
@@ -826,15 +826,24 @@ class Transaction(base.Transaction):
         partition, doc_id = where
         table = self._table(partition, collection)
         before = table.get(doc_id=doc_id)
+        moved = partition_of(record, collection)
+        if moved != partition:
+            # A corrected receipt time of another month: the record moves to that month's
+            # partition, so that the month's reports and lists find it there.
+            table.remove(doc_ids=[doc_id])
+            new_id = self._table(moved, collection).insert(record)
+            rel = shard_rel(collection, key, self.index["shards"])
+            self._stage(rel, {**(self._load(rel) or {}), key: [moved, new_id]})
+        else:
 
-        def _replace(doc: dict) -> None:
-            doc.clear()
-            doc.update(record)
+            def _replace(doc: dict) -> None:
+                doc.clear()
+                doc.update(record)
 
-        table.update(_replace, doc_ids=[doc_id])
+            table.update(_replace, doc_ids=[doc_id])
         if before is not None:
             self._count(self.index["counts"], collection, partition, before, -1)
-        self._count(self.index["counts"], collection, partition, record, 1)
+        self._count(self.index["counts"], collection, moved, record, 1)
         if collection == "cases":
             self._reindex(key, lookup_keys(before or {}), lookup_keys(record))
 
