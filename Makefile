@@ -9,8 +9,9 @@ STAMP  := $(VENV)/.installed
 DEMO_DIR ?= build/demo
 # fonts-noto-cjk, fontconfig: the forms' Chinese font; fonts-symbola: symbols and emoji the CJK
 # font lacks; libharfbuzz-subset0: fast font subsetting; qpdf and poppler-utils: the tests
-# check every PDF with qpdf --check and poppler (pdffonts, pdftotext).
-SYSTEM_PACKAGES := fonts-noto-cjk fontconfig fonts-symbola libharfbuzz-subset0 qpdf poppler-utils
+# check every PDF with qpdf --check and poppler (pdffonts, pdftotext); chromium: the browser
+# tests of the web interface drive Debian's Chromium (with Playwright's own driver).
+SYSTEM_PACKAGES := fonts-noto-cjk fontconfig fonts-symbola libharfbuzz-subset0 qpdf poppler-utils chromium
 
 .PHONY: setup system-packages demo test bench lint format clean
 
@@ -25,6 +26,7 @@ system-packages:
 	ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so\.0' || missing="$$missing libharfbuzz-subset0"; \
 	command -v qpdf >/dev/null 2>&1 || missing="$$missing qpdf"; \
 	command -v pdffonts >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \

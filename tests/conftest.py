@@ -19,6 +19,8 @@ from complaintforms.cli import cli
 from complaintforms.workspace import Workspace, init_workspace
 
 REPO = Path(__file__).resolve().parent.parent
+# The browser tests' fixtures: a real server and Chromium (tests/browser_fixtures.py).
+pytest_plugins = ["tests.browser_fixtures"]
 
 
 @pytest.fixture(scope="session", autouse=True)

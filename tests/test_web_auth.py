@@ -78,8 +78,11 @@ def test_a_disabled_user_is_signed_out_at_the_next_request(ws, web):
 def test_after_sign_in_only_a_path_of_this_site_is_followed(ws, web_app):
     add_user(ws, "clerk")
     client = web_app.test_client()
-    for target, expected in (("/cases", "/cases"), ("//evil.example/x", "/"),
-                             ("https://evil.example/", "/")):
+    for target, expected in (
+        ("/cases", "/cases"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+    ):
         page = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]*)"', page).group(1)
         response = client.post(

@@ -21,8 +21,13 @@ ROLE_USERS = {
 }
 
 
-def add_user(ws: Workspace, role: str, name: str | None = None, department: str | None = None,
-             display: str | None = None) -> dict:
+def add_user(
+    ws: Workspace,
+    role: str,
+    name: str | None = None,
+    department: str | None = None,
+    display: str | None = None,
+) -> dict:
     default_name, default_display, default_dep = ROLE_USERS[role]
     return users.add_user(
         ws,

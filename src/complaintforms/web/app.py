@@ -33,7 +33,7 @@ LOGIN_CSRF_COOKIE = "cf_login"
 # smaller per-file limits in the library).
 MAX_UPLOAD = 64 * 1024 * 1024
 # Endpoints open without a session.
-OPEN_ENDPOINTS = {"login", "static", "healthz"}
+OPEN_ENDPOINTS = {"login", "static", "healthz", "favicon"}
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,6 +75,7 @@ def create_app(root: Path | str, *, store: Store | None = None) -> Flask:
     app.add_url_rule("/login", "login", login, methods=["GET", "POST"])
     app.add_url_rule("/logout", "logout", logout, methods=["POST"])
     app.add_url_rule("/healthz", "healthz", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
+    app.add_url_rule("/favicon.ico", "favicon", lambda: ("", 204))
 
     from complaintforms.web.views import VIEWS
 
@@ -152,7 +153,9 @@ def login():
 
     ws = common.ws()
     if request.method == "GET":
-        token = secrets.token_urlsafe(24)
+        # One token for every sign-in page of this browser: a second tab, or a stray
+        # request redirected here, must not invalidate the form already shown.
+        token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
         response = make_response(
             render_template("login.html", login_csrf=token, next=request.args.get("next", ""))
         )

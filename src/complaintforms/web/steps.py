@@ -9,6 +9,7 @@ then calls the library, whose refusals (422) name their field.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,155 +22,59 @@ from complaintforms.workspace import Workspace
 
 @dataclass(frozen=True)
 class Step:
+    """A step: the library function (`module.function` under complaintforms.services) and
+    its fields: `required` passed as given (the library refuses what is missing), `optional`
+    only when posted, `flags` (checkboxes) as booleans; or a `call` of its own."""
+
     name: str  # as in roles.STEPS
-    call: Callable[..., Any]  # (ws, case_no, by, fields) -> a dict, as the CLI's --json
-    fields: tuple[str, ...]
-    flags: tuple[str, ...] = ()  # yes/no fields (checkboxes): present and true-ish
+    target: str = ""
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    call: Callable[..., Any] | None = None  # (ws, case_no, by, fields) -> result
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (*self.required, *self.optional, *self.flags)
+
+    def run(self, ws: Workspace, case_no: str, by: str, fields: dict) -> Any:
+        if self.call is not None:
+            return self.call(ws, case_no, by, fields)
+        module, function = self.target.rsplit(".", 1)
+        func = getattr(importlib.import_module(f"complaintforms.services.{module}"), function)
+        return func(
+            ws,
+            case_no,
+            by=by,
+            **{k: fields.get(k) for k in self.required},
+            **{k: fields[k] for k in self.optional if k in fields},
+            **{k: bool(fields.get(k)) for k in self.flags},
+        )
 
 
 def _result(value: Any) -> dict:
     return value.as_dict() if hasattr(value, "as_dict") else value
 
 
-def _kw(fields: dict, *names: str) -> dict:
-    return {n: fields[n] for n in names if n in fields}
-
-
-def _accept(ws, case_no, by, f):
-    from complaintforms.services.procedure import accept_case
-
-    return accept_case(
-        ws,
-        case_no,
-        by=by,
-        department=f.get("department"),
-        special=bool(f.get("special")),
-        **_kw(f, "handler", "severity", "category", "validity", "at"),
-    )
-
-
-def _reject(ws, case_no, by, f):
-    from complaintforms.services.procedure import reject_case
-
-    return reject_case(ws, case_no, by=by, reason=f.get("reason"), **_kw(f, "validity", "at"))
-
-
-def _slip(ws, case_no, by, f):
-    from complaintforms.services.procedure import issue_slip
-
-    return issue_slip(ws, case_no, by=by)
-
-
-def _letter(ws, case_no, by, f):
-    from complaintforms.services.procedure import issue_letter
-
-    return issue_letter(ws, case_no, by=by, **_kw(f, "to"))
-
-
-def _return(ws, case_no, by, f):
-    from complaintforms.services.procedure import return_slip
-
-    return return_slip(
-        ws,
-        case_no,
-        by=by,
-        findings=f.get("findings"),
-        cause=f.get("cause"),
-        responsible=f.get("responsible"),
-        plan=f.get("plan"),
-        approved_by=f.get("approved_by"),
-        result=f.get("result"),
-        customer_signed=bool(f.get("customer_signed")),
-        **_kw(f, "at", "approved_at", "notified_at", "compensation"),
-    )
-
-
 def _callback(ws, case_no, by, f):
     from complaintforms.services.procedure import callback_case
 
-    return callback_case(
-        ws,
-        case_no,
-        by=by,
-        reached=not f.get("unreachable"),
-        **_kw(f, "satisfaction", "note", "at"),
-    )
-
-
-def _reopen(ws, case_no, by, f):
-    from complaintforms.services.procedure import reopen_case
-
-    return reopen_case(ws, case_no, by=by, reason=f.get("reason"), **_kw(f, "at"))
-
-
-def _close(ws, case_no, by, f):
-    from complaintforms.services.procedure import close_case
-
-    return close_case(
-        ws,
-        case_no,
-        by=by,
-        summary=f.get("summary"),
-        **_kw(f, "cause", "measures", "penalty", "penalty_person", "validity", "at"),
-    )
+    kept = {k: f[k] for k in ("satisfaction", "note", "at") if k in f}
+    return callback_case(ws, case_no, by=by, reached=not f.get("unreachable"), **kept)
 
 
 def _signoff(ws, case_no, by, f):
     from complaintforms.services.procedure import signoff_cases
 
-    signed = signoff_cases(ws, [case_no], by=by, **_kw(f, "at"))
+    signed = signoff_cases(ws, [case_no], by=by, at=f.get("at"))
     return {"case": signed[0], "documents": [], "warnings": []}
-
-
-def _hold(ws, case_no, by, f):
-    from complaintforms.services.archive import set_hold
-
-    return set_hold(ws, case_no, by=by, reason=f.get("reason"), release=bool(f.get("release")))
-
-
-def _extend(ws, case_no, by, f):
-    from complaintforms.services.procedure import extend_case
-
-    return extend_case(
-        ws,
-        case_no,
-        by=by,
-        reason=f.get("reason"),
-        approved_by=f.get("approved_by"),
-        **_kw(f, "days", "to", "notified_at", "at"),
-    )
-
-
-def _send_back(ws, case_no, by, f):
-    from complaintforms.services.procedure import send_back_case
-
-    return send_back_case(ws, case_no, by=by, reason=f.get("reason"), **_kw(f, "at"))
-
-
-def _void(ws, case_no, by, f):
-    from complaintforms.services.corrections import void_case
-
-    return void_case(ws, case_no, by=by, reason=f.get("reason"), **_kw(f, "at"))
-
-
-def _penalize(ws, case_no, by, f):
-    from complaintforms.services.corrections import penalize_case
-
-    return penalize_case(
-        ws,
-        case_no,
-        by=by,
-        kind=f.get("kind"),
-        person=f.get("person"),
-        **_kw(f, "amount", "note", "at"),
-    )
 
 
 def _amend(ws, case_no, by, f):
     from complaintforms.services.corrections import amend_case
 
     changes = {k: v for k, v in f.items() if k not in ("reason", "at")}
-    return amend_case(ws, case_no, changes, by=by, reason=f.get("reason"), **_kw(f, "at"))
+    return amend_case(ws, case_no, changes, by=by, reason=f.get("reason"), at=f.get("at"))
 
 
 AMENDABLE_FIELDS = (
@@ -191,53 +96,54 @@ AMENDABLE_FIELDS = (
     "content",
     "demand",
 )
+REASON = ("reason",)
+AT = ("at",)
 
 STEPS: dict[str, Step] = {
     s.name: s
     for s in (
         Step(
             "accept",
-            _accept,
-            ("department", "handler", "special", "severity", "category", "validity", "at"),
+            "procedure.accept_case",
+            ("department",),
+            ("handler", "severity", "category", "validity", *AT),
             ("special",),
         ),
-        Step("reject", _reject, ("reason", "validity", "at")),
-        Step("slip", _slip, ()),
-        Step("letter", _letter, ("to",)),
+        Step("reject", "procedure.reject_case", REASON, ("validity", *AT)),
+        Step("slip", "procedure.issue_slip"),
+        Step("letter", "procedure.issue_letter", (), ("to",)),
         Step(
             "return",
-            _return,
-            (
-                "findings",
-                "cause",
-                "responsible",
-                "plan",
-                "approved_by",
-                "result",
-                "customer_signed",
-                "at",
-                "approved_at",
-                "notified_at",
-                "compensation",
-            ),
+            "procedure.return_slip",
+            ("findings", "cause", "responsible", "plan", "approved_by", "result"),
+            ("approved_at", "notified_at", "compensation", *AT),
             ("customer_signed",),
         ),
         Step(
-            "callback", _callback, ("satisfaction", "note", "at", "unreachable"), ("unreachable",)
+            "callback",
+            optional=("satisfaction", "note", *AT),
+            flags=("unreachable",),
+            call=_callback,
         ),
-        Step("reopen", _reopen, ("reason", "at")),
+        Step("reopen", "procedure.reopen_case", REASON, AT),
         Step(
             "close",
-            _close,
-            ("summary", "cause", "measures", "penalty", "penalty_person", "validity", "at"),
+            "procedure.close_case",
+            ("summary",),
+            ("cause", "measures", "penalty", "penalty_person", "validity", *AT),
         ),
-        Step("signoff", _signoff, ("at",)),
-        Step("hold", _hold, ("reason", "release"), ("release",)),
-        Step("extend", _extend, ("reason", "approved_by", "days", "to", "notified_at", "at")),
-        Step("send_back", _send_back, ("reason", "at")),
-        Step("void", _void, ("reason", "at")),
-        Step("penalize", _penalize, ("kind", "person", "amount", "note", "at")),
-        Step("amend", _amend, ("reason", "at", *AMENDABLE_FIELDS, "extra.*")),
+        Step("signoff", optional=AT, call=_signoff),
+        Step("hold", "archive.set_hold", REASON, (), ("release",)),
+        Step(
+            "extend",
+            "procedure.extend_case",
+            ("reason", "approved_by"),
+            ("days", "to", "notified_at", *AT),
+        ),
+        Step("send_back", "procedure.send_back_case", REASON, AT),
+        Step("void", "corrections.void_case", REASON, AT),
+        Step("penalize", "corrections.penalize_case", ("kind", "person"), ("amount", "note", *AT)),
+        Step("amend", required=REASON, optional=(*AT, *AMENDABLE_FIELDS, "extra.*"), call=_amend),
     )
 }
 # The URL may spell a step with "-" (send-back) as the command line does.
@@ -275,7 +181,7 @@ def take_step(ws: Workspace, user: dict, case_no: str, name: str, fields: dict[s
         for k, v in fields.items()
     }
     by = user.get("display_name") or user["name"]
-    return _result(step.call(ws, case_no, by, clean))
+    return _result(step.run(ws, case_no, by, clean))
 
 
 __all__ = ["ALIASES", "STEPS", "Step", "step_named", "take_step"]
