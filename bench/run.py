@@ -824,6 +824,11 @@ def main() -> None:
         elif sys.argv[1:] == ["lookup"]:
             # bench/run.py lookup: only case list --phone / --name (issue 13).
             lookup_only()
+        elif sys.argv[1:2] == ["web"]:
+            # bench/run.py web [N]: the web interface under 20 sessions (issue 15).
+            import web
+
+            print_rows(web.main(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000))
         elif sys.argv[1:] == ["supervise"]:
             # bench/run.py supervise: only the reminder and supervision notices (issue 14).
             supervise_only()

@@ -12,6 +12,7 @@ connections this machine's closed network refuses.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -99,22 +100,36 @@ def chromium():
         browser.close()
 
 
+FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of (\d+)")
+
+
 @pytest.fixture
 def browser_page(chromium, live):
-    """`browser_page("clerk")`: a page signed in as that role's user; JavaScript errors and
-    console errors fail the test when it ends."""
-    contexts, problems = [], []
+    """`browser_page("clerk")`: a page signed in as that role's user. Every uncaught
+    JavaScript exception and console error fails the test when it ends, and so does a
+    style sheet, script or image that does not load; a page the server answers with a
+    refusal (a 422 form, a 403 or 404 page) is what a test asks for, though Chromium logs
+    it to the console ("Failed to load resource: ... status of 422")."""
+    contexts, messages, errors, refusals = [], [], [], set()
 
     def open_as(role: str | None):
         context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
         contexts.append(context)
         page = context.new_page()
-        page.on("pageerror", lambda exc: problems.append(f"{role}: {exc}"))
+        page.on("pageerror", lambda exc: errors.append(f"{role}: {exc}"))
         page.on(
             "console",
             lambda msg: (
-                problems.append(f"{role}: console {msg.type}: {msg.text}")
+                messages.append((role, msg.text, msg.location.get("url")))
                 if msg.type == "error"
+                else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                refusals.add((r.url, r.status))
+                if r.request.resource_type == "document" and r.status >= 400
                 else None
             ),
         )
@@ -129,7 +144,11 @@ def browser_page(chromium, live):
     yield open_as
     for context in contexts:
         context.close()
-    assert problems == []
+    for role, text, url in messages:
+        failed = FAILED_LOAD.match(text)
+        if not (failed and (url, int(failed.group(1))) in refusals):
+            errors.append(f"{role}: console error: {text} ({url})")
+    assert errors == []
 
 
 def shot(page, name: str) -> Path:

@@ -19,8 +19,9 @@ from complaintforms.cli import cli
 from complaintforms.workspace import Workspace, init_workspace
 
 REPO = Path(__file__).resolve().parent.parent
-# The browser tests' fixtures: a real server and Chromium (tests/browser_fixtures.py).
-pytest_plugins = ["tests.browser_fixtures"]
+# The browser tests' fixtures: a real server and Chromium (tests/browser_fixtures.py); a
+# throwaway PostgreSQL server for the PostgreSQL store (tests/pg.py).
+pytest_plugins = ["tests.browser_fixtures", "tests.pg"]
 
 
 @pytest.fixture(scope="session", autouse=True)

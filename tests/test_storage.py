@@ -273,3 +273,64 @@ def test_overdue_listing_reads_only_months_with_open_cases(ws, monkeypatch):
     index["counts"]["cases"]["2026-04"] = {"registered": 1}
     (ws.records_dir / "index.json").write_text(json.dumps(index))
     assert not check_database(ws).ok
+
+
+def _case(n: int, month: str) -> dict:
+    return {
+        "case_no": f"TS-2026-{n:06d}",
+        "received_at": f"{month}-16T09:30:00+08:00",
+        "recorded_at": f"{month}-16T09:31:00+08:00",
+        "status": "registered",
+    }
+
+
+def test_history_reads_a_cases_own_lines_through_its_index(tmp_path):
+    from complaintforms.storage.tinydb import has_history
+
+    store = CaseStore(tmp_path / "records")
+    with store.transaction() as txn:
+        txn.insert(_case(1, "2026-09"))
+        txn.log("case.new", "吴芳", "TS-2026-000001", at="2026-09-16T09:31:00+08:00")
+        txn.insert(_case(2, "2026-09"))
+        txn.log("case.new", "吴芳", "TS-2026-000002", at="2026-09-16T09:32:00+08:00")
+    for n in range(3):  # later months' events, of both cases and of none
+        with store.transaction() as txn:
+            txn.log("case.view", "赵敏", "TS-2026-000001", at=f"2026-1{n}-01T09:00:00+08:00")
+            txn.log("user.login", "赵敏", None, at=f"2026-1{n}-01T09:00:01+08:00")
+            txn.log("case.view", "赵敏", "TS-2026-000002", at=f"2026-1{n}-01T09:00:02+08:00")
+    assert has_history(store.read_index())
+    first = store.history("TS-2026-000001")
+    assert [e["action"] for e in first] == ["case.new", "case.view", "case.view", "case.view"]
+    assert {e["case"] for e in first} == {"TS-2026-000001"}
+    scanned = [e for e in store.iter_events() if e["case"] == "TS-2026-000001"]
+    assert first == scanned
+    # A month's log with no event of case 2 may be unreadable: its history never reads it.
+    (tmp_path / "records" / "audit" / "2026-08.jsonl").write_bytes(b"not json\n")
+    assert len(store.history("TS-2026-000002")) == 4
+
+
+def test_a_store_made_before_the_history_index_builds_it_at_its_next_write(tmp_path):
+    import orjson
+
+    from complaintforms.storage.tinydb import has_history
+
+    store = CaseStore(tmp_path / "records")
+    with store.transaction() as txn:
+        txn.insert(_case(1, "2026-09"))
+        txn.log("case.new", "吴芳", "TS-2026-000001", at="2026-09-16T09:31:00+08:00")
+        txn.log("case.accept", "吴芳", "TS-2026-000001", at="2026-10-01T09:31:00+08:00")
+    index_path = tmp_path / "records" / "index.json"
+    old = orjson.loads(index_path.read_bytes())
+    old.pop("history")
+    index_path.write_bytes(orjson.dumps(old))
+    for shard in (tmp_path / "records" / "index").glob("history-*.json"):
+        shard.unlink()
+    assert [e["action"] for e in store.history("TS-2026-000001")] == ["case.new", "case.accept"]
+    with store.transaction() as txn:
+        txn.log("case.view", "赵敏", "TS-2026-000001", at="2026-11-01T09:00:00+08:00")
+    assert has_history(store.read_index())
+    assert [e["action"] for e in store.history("TS-2026-000001")] == [
+        "case.new",
+        "case.accept",
+        "case.view",
+    ]

@@ -1,6 +1,6 @@
 """One contract every storage backend passes (DESIGN.md section 10): records, counters,
-files, transactions that are all or nothing, the audit chain. The PostgreSQL backend joins
-the parameter list when it exists."""
+files, transactions that are all or nothing, the audit chain. The PostgreSQL backend runs
+on a database of its own for each test, in a throwaway server (tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,28 @@ from complaintforms.storage.memory import MemoryStore
 from complaintforms.storage.tinydb import TinyDBStore
 
 
-@pytest.fixture(params=["tinydb", "memory"])
+@pytest.fixture(params=["tinydb", "memory", "postgresql"])
 def opener(request, tmp_path):
     """A function giving a handle on one store: a new one each call for backends that several
     processes share (as another process would open it), the same object for memory."""
     if request.param == "tinydb":
         return lambda: TinyDBStore(tmp_path / "records")
+    if request.param == "postgresql":
+        from complaintforms.storage.postgresql import PostgresStore
+
+        dsn = request.getfixturevalue("pg_database")  # a new database (tests/pg.py)
+        opened: list[PostgresStore] = []
+
+        def open_postgres() -> PostgresStore:
+            opened.append(PostgresStore(dsn, tmp_path / "records"))
+            return opened[-1]
+
+        def close_all() -> None:
+            for store in opened:
+                store.close()
+
+        request.addfinalizer(close_all)
+        return open_postgres
     shared = MemoryStore()
     return lambda: shared
 
@@ -368,3 +384,23 @@ def test_users_sessions_and_tokens_are_collections_of_their_own(store):
     with store.transaction() as txn:
         txn.replace({"name": "wufang", "role": "manager"}, collection="users")
     assert store.get("wufang", "users")["role"] == "manager"
+
+
+def test_a_scratch_folder_outlives_other_transactions(store):
+    with store.scratch() as tmp:
+        (tmp / "part.pdf").write_bytes(b"%PDF-")
+        with store.transaction() as txn:  # another request's step meanwhile
+            txn.insert(case(1))
+        assert (tmp / "part.pdf").read_bytes() == b"%PDF-"
+    assert not tmp.exists()
+
+
+def test_the_months_that_hold_records(store):
+    assert store.months() == []
+    with store.transaction() as txn:
+        txn.insert(case(1, "2026-09"))
+        txn.insert(case(2, "2026-11"))
+    assert store.months() == ["2026-09", "2026-11"]
+    with store.transaction() as txn:
+        txn.replace(case(1, "2026-10"))
+    assert store.months() == ["2026-10", "2026-11"]

@@ -103,10 +103,15 @@ def register(cf, data: dict) -> str:
 
 
 @pytest.fixture
-def cases(cf) -> list[str]:
-    """CASES registered; the second accepted to SVC on the day (overdue by NOW), the third
-    to SAL."""
-    numbers = [register(cf, data) for data in CASES]
+def cases(ws, cf) -> list[str]:
+    """CASES registered (without their record cards, to keep the tests quick); the second
+    accepted to SVC on the day (overdue by NOW), the third to SAL."""
+    from complaintforms.services.cases import register_case
+
+    numbers = [
+        register_case(ws, {**data, "recorded_by": "测试员"}, render=False)["case_no"]
+        for data in CASES
+    ]
     cf.json(
         "case", "accept", numbers[1], "--department", "SVC", "--at", "2026-11-02T10:00:00+08:00"
     )
@@ -276,7 +281,7 @@ def test_filters_that_pick_something_pick_the_right_cases(client, token, cases):
         return [c["case_no"] for c in page["items"]]
 
     assert numbers("") == cases
-    assert numbers("overdue=1") == [cases[1]]
+    assert numbers("overdue=1") == [cases[0], cases[1]]  # never routed, and past due
     assert numbers("overdue=0") == cases
     assert numbers("status=assigned") == [cases[1], cases[2]]
     assert numbers("phone=13812345678") == [cases[1]]
@@ -441,8 +446,9 @@ def test_a_body_past_the_limit_is_refused(ws, client, token):
     from complaintforms.services.api import MAX_BODY
 
     big = {**WECHAT, "content": "长" * MAX_BODY}
+    secret = token("clerk")
     before = ws.store.audit_head()
-    response = client.post("/api/v1/cases", json=big, headers=bearer(token("clerk")))
+    response = client.post("/api/v1/cases", json=big, headers=bearer(secret))
     assert_json_error(response, 413)
     assert ws.store.audit_head() == before and cases_in_store(ws) == []
 
@@ -543,6 +549,40 @@ def test_a_refused_step_changes_nothing(
         assert data["field"] == field
     assert ws.store.audit_head() == before
     assert [ws.store.get(n) for n in cases] == stored
+
+
+def test_a_steps_numbers_and_yes_no_come_as_json_values(ws, client, token, cases):
+    """A manager's extension with `days` as a JSON number; `special: false` is no."""
+    manager = token("manager")
+    number = cases[2]  # SAL's, due 2026-11-23
+    due = ws.store.get(number)["assignment"]["due"]
+    response = client.post(
+        f"/api/v1/cases/{number}/extend",
+        json={"days": 2, "reason": "等待厂家配件", "approved_by": "赵敏", "notified_at": None},
+        headers=bearer(manager),
+    )
+    assert response.status_code == 200, response.get_json()
+    extension = response.get_json()["case"]["extensions"][-1]
+    assert extension["from"] == due and extension["to"] > due
+    assert ws.store.get(number)["extensions"][-1] == extension
+    response = client.post(
+        f"/api/v1/cases/{cases[3]}/accept",
+        json={"department": "SVC", "special": False},
+        headers=bearer(manager),
+    )
+    assert response.get_json()["case"]["assignment"]["special"] is False
+
+
+def test_a_post_takes_no_query_parameters(ws, client, token, cases):
+    secret = token("clerk")
+    before = ws.store.audit_head()
+    response = client.post("/api/v1/cases?channel=web", json=WECHAT, headers=bearer(secret))
+    assert_json_error(response, 422, "channel")
+    response = client.post(
+        f"/api/v1/cases/{cases[0]}/accept?department=SVC", json={}, headers=bearer(secret)
+    )
+    assert_json_error(response, 422, "department")
+    assert ws.store.audit_head() == before and ws.store.get(cases[0])["status"] == "registered"
 
 
 def test_a_step_on_a_hidden_case_answers_as_one_that_does_not_exist(client, token, cases):

@@ -11,13 +11,14 @@ import re
 import zipfile
 
 import pytest
+from markupsafe import escape
 from PIL import Image
 
 from complaintforms import i18n
 from complaintforms.services.reports import percent, period_figures
 from complaintforms.web import create_app
 
-from .conftest import snapshot
+from .conftest import pdf_text, snapshot
 from .test_archive import bundle, sealed
 from .test_intake import page_image, slip_of
 from .test_procedure import accept, register
@@ -64,7 +65,7 @@ def test_an_uploaded_slip_is_matched_to_its_case_and_a_page_without_code_is_kept
     assert "no complaintforms QR code" in rows[1][1] and "records/unmatched/" in rows[1][1]
     assert data_key(page, "matched") == "1" and data_key(page, "unmatched") == "1"
     # The client's names never name a path: folders dropped, odd characters replaced.
-    assert "evil_b_.png" in rows[1][1] and "<b>" not in page and "../" not in page
+    assert "evil_b.png" in rows[1][1] and "<b>" not in page and "../" not in page
     [attachment] = ws.store.get(case_no)["attachments"]
     assert attachment["kind"] == "scan" and attachment["form"] == "feedback_slip"
     assert attachment["source_name"] == "回单_扫描.png"
@@ -74,6 +75,17 @@ def test_an_uploaded_slip_is_matched_to_its_case_and_a_page_without_code_is_kept
     # The same upload again: taken in before, nothing attached twice.
     again = upload(clerk, (scan, "回单 扫描.png")).get_data(as_text=True)
     assert 'class="outcome-duplicate' in again and len(ws.store.get(case_no)["attachments"]) == 1
+
+
+def test_an_uploaded_name_is_only_ever_a_plain_name_of_ours():
+    from complaintforms.services.webviews import upload_name
+
+    assert upload_name("../../etc/passwd.png", "png") == "passwd.png"
+    assert upload_name("C:\\scans\\回单 1.exe", "pdf") == "回单_1.pdf"
+    assert upload_name("...", "tiff") == "scan.tif" and upload_name(None, "jpeg") == "scan.jpg"
+    long = upload_name("😀" * 100 + ".png", "png")
+    assert long.endswith(".png") and len(long.encode("utf-8")) <= 255
+    assert upload_name("a\x00b\nc.pdf", "pdf") == "abc.pdf"
 
 
 def test_a_file_that_is_not_a_scan_is_refused_beside_files_and_nothing_is_taken_in(ws, web):
@@ -117,10 +129,12 @@ def test_the_scan_page_and_its_refusals_are_in_chinese(ws, web, monkeypatch):
     i18n.set_language("zh-CN")
     try:
         page = clerk.text("/scans")
-        assert "扫描收件" in page and "收入" in page
+        assert "扫描件入库" in page and "收入结果" not in page and "回收的扫描件" in page
         refused = upload(clerk, (b"hello", "notes.txt")).get_data(as_text=True)
         reason = html.unescape(re.search(r'id="error-files">([^<]*)<', refused).group(1))
         assert "文件" in reason and "notes.txt" in reason and "不是" in reason
+        report = web("manager").text("/reports/quarterly/2026Q4")
+        assert "2026年第四季度投诉统计报告" in report and "生成报表" in report
     finally:
         i18n.set_language("en")
 
@@ -178,13 +192,16 @@ def test_the_quarterly_page_shows_the_librarys_figures_and_stores_nothing(ws, we
     assert data_key(page, "previous_period_total") == "1"
     assert "按渠道" in page and "来访" in page  # the tables of the printed report
     # No personal data: the complainant's name and phone are on no report.
-    assert "13812345678" not in page and html.escape(TRICKY_NAME) not in page
+    assert "13812345678" not in page and str(escape(TRICKY_NAME)) not in page
     charts = re.findall(r'<img class="chart" src="([^"]+)"', page)
     assert len(charts) >= 3
     image = manager.get(html.unescape(charts[0]))
     assert image.status_code == 200 and image.mimetype == "image/png"
     assert image.data.startswith(b"\x89PNG\r\n\x1a\n")
     assert Image.open(io.BytesIO(image.data)).size[0] > 100
+    # Without the page's key the chart is drawn again from the figures.
+    again = manager.get(html.unescape(charts[0]).split("?")[0])
+    assert again.status_code == 200 and again.data.startswith(b"\x89PNG")
     assert manager.get("/reports/quarterly/2026Q4/chart/99.png").status_code == 404
     # Looking stores nothing (a chart the server no longer holds is drawn again).
     assert snapshot(ws) == before
@@ -237,6 +254,8 @@ def test_building_a_report_stores_its_pdf_docx_and_csv_and_the_links_work(ws, we
     docx = manager.get(links["docx"])
     assert docx.status_code == 200 and docx.data[:2] == b"PK"
     assert len(events(ws, "report.download")) == 3
+    index = manager.text("/reports")
+    assert index.count('href="/reports/quarterly/2026Q4"') == 2  # recent, and stored
     # Only the files of that period's reports are served.
     for name in ("../../workspace.json", "statistics_report-999999.pdf", "users.json"):
         assert manager.get(f"/reports/quarterly/2026Q4/files/{name}").status_code == 404
@@ -244,11 +263,21 @@ def test_building_a_report_stores_its_pdf_docx_and_csv_and_the_links_work(ws, we
 
 
 # -- the opinion register ---------------------------------------------------------------------
-def test_the_register_month_lists_its_entries_and_renders_the_register(cf, ws, web):
+def test_the_register_month_lists_its_entries_and_renders_the_register(cf, ws, web, tmp_path):
     case_no = register(cf)  # received 2026-11-16, content with markup in it
     cf.json(
-        "opinion", "add", "--content", "大厅座位不足 <i>建议</i> 增加", "--name", "周敏",
-        "--phone", "13900001111", "--by", "吴芳", "--at", "2026-11-10 09:00",
+        "opinion",
+        "add",
+        "--content",
+        "大厅座位不足 <i>建议</i> 增加",
+        "--name",
+        "周敏",
+        "--phone",
+        "13900001111",
+        "--by",
+        "吴芳",
+        "--at",
+        "2026-11-10 09:00",
     )
     register(cf, received_at="2026-10-12T09:30:00+08:00")  # another month
     clerk = web("clerk")
@@ -256,22 +285,28 @@ def test_the_register_month_lists_its_entries_and_renders_the_register(cf, ws, w
     refs = re.findall(r'<tr data-ref="([^"]+)">', page)
     assert refs == ["OP-2026-0001", case_no]
     assert "大厅座位不足 &lt;i&gt;建议&lt;/i&gt; 增加" in page and "<i>建议</i>" not in page
-    assert html.escape(TRICKY_CONTENT.splitlines()[0], quote=False) in page
+    assert str(escape(TRICKY_CONTENT.splitlines()[0])) in page
     assert "<b>粗</b>" not in page
     assert "139****1111" in page and "13900001111" not in page and "13812345678" not in page
     assert clerk.text("/register").count("/register/2026-") >= 12
     assert clerk.get("/register?month=2026年11月").headers["Location"].endswith("/register/2026-11")
     assert clerk.get("/register/2026-13").status_code == 404
+    other = clerk.text("/register/2026-11?department=FIN")
+    assert re.findall(r'<tr data-ref="([^"]+)">', other) == []
+    wrong = clerk.get("/register/2026-11?department=NOPE")
+    assert wrong.status_code == 422 and 'id="error-department"' in wrong.get_data(as_text=True)
     response = clerk.post("/register/2026-11/render")
     assert response.status_code == 303
     [rendered] = events(ws, "register.render")
     assert rendered["by"] == "吴芳" and rendered["after"]["month"] == "2026-11"
-    assert rendered["after"]["entries"] == 2
     page = clerk.text(response.headers["Location"])
     links = dict(re.findall(r'class="file file-(\w+)" href="([^"]+)"', page))
     assert set(links) == {"pdf", "docx"}
     pdf = clerk.get(links["pdf"])
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    printed = tmp_path / "register.pdf"
+    printed.write_bytes(pdf.data)
+    assert "OP-2026-0001" in pdf_text(printed) and case_no in pdf_text(printed)
     assert clerk.get("/register/2026-11/files/../../users.json").status_code == 404
 
 
@@ -284,15 +319,16 @@ def test_the_auditor_searches_opens_verifies_and_downloads_a_bundle(cf, ws, web,
     assert first in page and second in page and open_case not in page
     found = auditor.text(f"/archive?case={first[-3:]}&department=SVC&from=2025-09-01&to=2025-12-31")
     assert re.findall(r'href="/archive/([^"/]+)"', found) == [first]
-    none = auditor.text("/archive?text=nothing-like-this")
+    none = auditor.text("/archive?text=<script>x</script>")
     assert first not in none and second not in none
+    assert "<script>" not in none and 'value="&lt;script&gt;x&lt;/script&gt;"' in none
     bad = auditor.get("/archive?from=someday")
     reason = re.search(r'id="error-from">([^<]*)<', bad.get_data(as_text=True)).group(1)
     assert bad.status_code == 422 and "not a valid date" in reason
     # The bundle's page: the case (what it holds escaped), bag-info and contents.
     page = auditor.text(f"/archive/{first}")
     assert "External-Identifier" in page and f"{first}/data/case.json" in page
-    assert html.escape(TRICKY_NAME) in page and "<合伙人>" not in page
+    assert str(escape(TRICKY_NAME)) in page and "<合伙人>" not in page
     [viewed] = [e for e in events(ws, "case.view") if e["case"] == first]
     assert viewed["by"] == "钱力"
     verified = auditor.post(f"/archive/{first}/verify").get_data(as_text=True)
@@ -309,14 +345,20 @@ def test_the_auditor_searches_opens_verifies_and_downloads_a_bundle(cf, ws, web,
     bundle(ws, first).write_bytes(b"not a zip")
     verified = auditor.post(f"/archive/{first}/verify").get_data(as_text=True)
     assert 'data-verified="problems"' in verified
-    problems = re.findall(r"<li>(.*?)</li>", verified.split('class="problems"')[1].split("</ul>")[0])
+    problems = re.findall(
+        r"<li>(.*?)</li>", verified.split('class="problems"')[1].split("</ul>")[0]
+    )
     assert len(problems) >= 2
     assert any("differs from the one recorded" in p for p in problems)
     assert any("not a readable zip" in p for p in problems)
     assert 'data-verified="ok"' in auditor.post(f"/archive/{second}/verify").get_data(as_text=True)
     # Not archived, no such case, not the auditor's: no page of the archive.
-    for path in (f"/archive/{open_case}", f"/archive/{open_case}/bundle", "/archive/TS-2099-000001",
-                 "/archive/..%2F..%2Fworkspace.json/bundle"):
+    for path in (
+        f"/archive/{open_case}",
+        f"/archive/{open_case}/bundle",
+        "/archive/TS-2099-000001",
+        "/archive/..%2F..%2Fworkspace.json/bundle",
+    ):
         assert auditor.get(path).status_code == 404, path
     assert auditor.post(f"/archive/{open_case}/verify").status_code == 404
     assert web("clerk").get(f"/archive/{first}").status_code == 403

@@ -57,7 +57,10 @@ def bar_chart(
     else:
         bars = ax.bar(list(positions), values, color="#4a6fa5")
         ax.set_xticks(list(positions), labels)
-    ax.bar_label(bars, fontsize=8)
+    ax.bar_label(bars, fontsize=8, padding=2)
+    # Room beyond the longest bar for its value label, which would touch the frame.
+    top = max(values, default=0) or 1
+    (ax.set_xlim if horizontal else ax.set_ylim)(0, top * 1.15)
     from matplotlib.ticker import MaxNLocator
 
     (ax.xaxis if horizontal else ax.yaxis).set_major_locator(MaxNLocator(integer=True))

@@ -53,7 +53,16 @@ STEPS = {
 ABILITIES = {
     "clerk": frozenset({"register", "scan", "opinions", "register_book", "cases"}),
     "manager": frozenset(
-        {"register", "scan", "opinions", "register_book", "cases", "reports", "supervise"}
+        {
+            "register",
+            "scan",
+            "opinions",
+            "register_book",
+            "cases",
+            "reports",
+            "build_reports",
+            "supervise",
+        }
     ),
     "department": frozenset({"cases"}),
     "auditor": frozenset({"reports", "archive"}),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -58,6 +59,9 @@ def seq_counter(case: dict) -> str:
 
 
 # -- registration -------------------------------------------------------------------------------
+_REGISTERING = threading.Lock()
+
+
 def register_case(
     ws: Workspace,
     data: dict,
@@ -102,29 +106,35 @@ def register_case(
         ws.identity  # noqa: B018 - made before anything else
         # The card carries the number, which is only taken when the case is stored: render
         # it with the number the counter will give next (no lock held), and render again if
-        # another registration took that number meanwhile. Numbers stay gapless.
-        for attempt in range(MAX_TRIES):
-            serials = Serials(ws, 0, reserve=attempt > 0)
-            with ws.store.transaction() as txn:  # one look at the counters for both
-                seq = txn.current_seq(counter) + 1
-                serials.read(txn, len(issues))
-            numbered = {**case, "case_no": case_number(config.numbering_pattern, int(counter), seq)}
-            rendered = documents(numbered, serials.values)
-            try:
-                with ws.store.transaction() as txn:
-                    if txn.current_seq(counter) + 1 != seq:
-                        raise Conflict  # the number was taken meanwhile
-                    serials.claim(txn)
-                    txn.next_seq(counter)
-                    numbered["documents"] = [
-                        e
-                        for doc, files in rendered
-                        for e in store_files(txn, doc, files, at=iso(now))
-                    ]
-                    _insert_new(txn, numbered, now)
-            except Conflict:
-                continue
-            return view(ws, numbered)
+        # another registration took that number meanwhile. Numbers stay gapless. The
+        # registrations of one process (the web server's threads) take turns here, so that
+        # they do not all predict the same number and render again and again.
+        with _REGISTERING:
+            for attempt in range(MAX_TRIES):
+                serials = Serials(ws, 0, reserve=attempt > 0)
+                with ws.store.transaction() as txn:  # one look at the counters for both
+                    seq = txn.current_seq(counter) + 1
+                    serials.read(txn, len(issues))
+                numbered = {
+                    **case,
+                    "case_no": case_number(config.numbering_pattern, int(counter), seq),
+                }
+                rendered = documents(numbered, serials.values)
+                try:
+                    with ws.store.transaction() as txn:
+                        if txn.current_seq(counter) + 1 != seq:
+                            raise Conflict  # the number was taken meanwhile
+                        serials.claim(txn)
+                        txn.next_seq(counter)
+                        numbered["documents"] = [
+                            e
+                            for doc, files in rendered
+                            for e in store_files(txn, doc, files, at=iso(now))
+                        ]
+                        _insert_new(txn, numbered, now)
+                except Conflict:
+                    continue
+                return view(ws, numbered)
     with ws.store.transaction() as txn:  # no card, or others kept taking the number
         case["case_no"] = case_number(config.numbering_pattern, int(counter), txn.next_seq(counter))
         if render:
@@ -164,13 +174,16 @@ def repeat_cases(ws: Workspace, case: dict) -> list[str]:
     name, address = comp.get("name"), comp.get("address")
     received = from_iso(case["received_at"])
     earliest = received.date() - dt.timedelta(days=ws.config.repeat_window_days)
+    # Only the months of the window are read (a common name is in most months). Months are
+    # as stored: Beijing time, which received_at carries.
+    months = periods.months_between(earliest.isoformat()[:7], case["received_at"][:7])
     found: dict[str, dict] = {}
     if digits:
-        for other in ws.store.find_cases(phone=comp["phone"]):
+        for other in ws.store.find_cases(phone=comp["phone"], months=months):
             if phone_digits((other.get("complainant") or {}).get("phone")) == digits:
                 found[other["case_no"]] = other
     if name and address and not comp.get("anonymous"):
-        for other in ws.store.find_cases(name=name):
+        for other in ws.store.find_cases(name=name, months=months):
             theirs = other.get("complainant") or {}
             if _same_text(theirs.get("name"), name) and _same_text(theirs.get("address"), address):
                 found[other["case_no"]] = other

@@ -11,6 +11,7 @@ every month ever received.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from complaintforms.config import Config
@@ -26,8 +27,14 @@ OPEN_STATUSES = ("registered", "assigned", "resolved")
 # The forms whose issue means that the case is out with its department on paper.
 ROUTING_FORMS = ("feedback_slip", "contact_letter")
 # The lists of a desk, in the order shown; a department's desk has only its own three.
-LISTS = ("due_today", "overdue", "awaiting_decision", "awaiting_slip", "awaiting_return",
-         "awaiting_callback")
+LISTS = (
+    "due_today",
+    "overdue",
+    "awaiting_decision",
+    "awaiting_slip",
+    "awaiting_return",
+    "awaiting_callback",
+)
 DEPARTMENT_LISTS = ("due_today", "overdue", "awaiting_return")
 LIST_LIMIT = 50
 
@@ -65,15 +72,17 @@ def row(
     today: dt.date,
     *,
     masked: bool,
+    late_days: bool = True,
 ) -> dict:
     """One case as a line of a list: what a desk, a listing and the supervision page show.
-    `masked`: the complainant as on the feedback slip (a department's view)."""
+    `masked`: the complainant as on the feedback slip (a department's view); `late_days`:
+    count the working days overdue now (else `with_late_days` does it for the rows shown)."""
     due = workflow.effective_due(case, config.deadlines, cal)
     callback_by = workflow.callback_due(case, config.deadlines, cal)
     overdue = workflow.is_overdue(case, today, due, callback_by)
     status = case["status"]
     late = None
-    if overdue:
+    if overdue and late_days:
         late = cal.workdays_between(callback_by if status == "resolved" else due, today)
     comp = complainant_view(case, masked=masked)
     dep = case["assignment"].get("department")
@@ -101,6 +110,16 @@ def row(
         "slip_issued_at": slip["generated_at"] if slip else None,
         "extended": bool(case.get("extensions")),
     }
+
+
+def with_late_days(rows: list[dict], cal: WorkCalendar, today: dt.date) -> list[dict]:
+    """The rows, each overdue one with its working days overdue (counted only for these)."""
+    for r in rows:
+        if r["overdue"] and r["overdue_days"] is None:
+            since = r["callback_due"] if r["status"] == "resolved" else r["due"]
+            if since:
+                r["overdue_days"] = cal.workdays_between(dt.date.fromisoformat(since), today)
+    return rows
 
 
 def open_cases(ws: Workspace, statuses: tuple[str, ...] = OPEN_STATUSES):
@@ -138,7 +157,7 @@ def desk(
     for case in open_cases(ws, statuses):
         if department and case["assignment"].get("department") != department:
             continue
-        r = row(case, config, cal, today, masked=department is not None)
+        r = row(case, config, cal, today, masked=department is not None, late_days=False)
         status = r["status"]
         if r["due"] == today.isoformat():
             found["due_today"].append(r)
@@ -154,7 +173,8 @@ def desk(
             found["awaiting_callback"].append(r)
     orders: dict[str, Any] = {
         "due_today": lambda r: r["case_no"],
-        "overdue": lambda r: (-(r["overdue_days"] or 0), r["case_no"]),
+        # the longest overdue first: its day (the result's, or the call-back's) earliest
+        "overdue": lambda r: (r["callback_due"] or r["due"] or "", r["case_no"]),
         "awaiting_decision": lambda r: (r["received_at"], r["case_no"]),
         "awaiting_slip": lambda r: (r["due"] or "", r["case_no"]),
         "awaiting_return": lambda r: (r["due"] or "", r["case_no"]),
@@ -164,7 +184,10 @@ def desk(
         "as_of": today.isoformat(),
         "department": department,
         "counts": {name: len(rows) for name, rows in found.items()},
-        "lists": {name: sorted(rows, key=orders[name])[:limit] for name, rows in found.items()},
+        "lists": {
+            name: with_late_days(sorted(rows, key=orders[name])[:limit], cal, today)
+            for name, rows in found.items()
+        },
     }
 
 
@@ -176,7 +199,8 @@ def supervision_overview(ws: Workspace, *, today: dt.date | None = None) -> dict
 
     Returns {as_of, workday, remind_before, escalate_after, leader,
     items: [row + {level, days, escalated, reminded_today}], counts: {remind, supervise,
-    escalated, pending}} where `pending` counts the entries a run today would add."""
+    escalated, pending}, notices} where `pending` counts the entries a run today would add
+    and `notices` are the notices already issued as of today (notices_of)."""
     from complaintforms.services import supervision
     from complaintforms.services.cases import work_calendar
 
@@ -185,7 +209,8 @@ def supervision_overview(ws: Workspace, *, today: dt.date | None = None) -> dict
     cal = work_calendar(ws)
     remind_before, escalate_after, leader = supervision.settings(config)
     items = []
-    for case in open_cases(ws, workflow.RESULT_PENDING):
+    pending = list(open_cases(ws, workflow.RESULT_PENDING))
+    for case in pending:
         # Classified as if it had no entries yet, so that a case reminded today stays listed.
         found = supervision.classify({**case, "reminders": []}, today, config, cal)
         if found is None:
@@ -197,7 +222,7 @@ def supervision_overview(ws: Workspace, *, today: dt.date | None = None) -> dict
         )
         items.append(
             {
-                **row(case, config, cal, today, masked=False),
+                **row(case, config, cal, today, masked=False, late_days=False),
                 "level": level,
                 "due": due.isoformat(),
                 "days": days,
@@ -206,8 +231,13 @@ def supervision_overview(ws: Workspace, *, today: dt.date | None = None) -> dict
                 "responsible": supervision.responsible(case, config),
             }
         )
+    # 督办 first (the most overdue first), then 催办 (the soonest due first).
     items.sort(
-        key=lambda i: (supervision.LEVELS.index(i["level"]) * -1, -i["days"], i["case_no"])
+        key=lambda i: (
+            -supervision.LEVELS.index(i["level"]),
+            -i["days"] if i["level"] == supervision.SUPERVISE else i["days"],
+            i["case_no"],
+        )
     )
     return {
         "as_of": today.isoformat(),
@@ -222,47 +252,82 @@ def supervision_overview(ws: Workspace, *, today: dt.date | None = None) -> dict
             "escalated": sum(1 for i in items if i["escalated"]),
             "pending": sum(1 for i in items if not i["reminded_today"]),
         },
+        "notices": notices_of(ws, today, cases=pending),
     }
 
 
-def notices_of(ws: Workspace, day: dt.date | str) -> list[dict]:
-    """The 催办 / 督办 notices issued as of `day`, as their audit events record them:
-    [{as_of, department, department_name, level, cases, documents, by, at}], in the order
-    issued. Reads the audit log from that day's month on."""
-    from complaintforms.services.supervision import NOTICE_ACTION
+def _notice_folder(day: str) -> str:
+    from complaintforms.storage.paths import stored_path
+
+    # The folder the notices of one as-of date are kept in (storage.paths "notice").
+    return stored_path("notice", year=int(day[:4]), day=day, form="x", serial=0, ext="x").rsplit(
+        "/", 1
+    )[0]
+
+
+NOTICE_LEVELS = {"reminder_notice": "remind", "supervision_notice": "supervise"}
+
+
+def notices_of(ws: Workspace, day: dt.date | str, cases: list[dict] | None = None) -> list[dict]:
+    """The 催办 / 督办 notices issued as of `day`: [{as_of, level, form, serial, department,
+    department_name, cases, documents: [{format, path}]}], by serial. Found as the store
+    keeps them (the day's folder of notices), with the cases still open that list them
+    (`cases`: those already read, else the open ones are read); no audit log is read."""
+    from complaintforms.services import supervision
+    from complaintforms.storage.paths import shown
 
     day_text = day.isoformat() if isinstance(day, dt.date) else str(day)
-    out = []
-    for event in ws.store.iter_events(since_month=day_text[:7]):
-        if event.get("action") != NOTICE_ACTION:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day_text):
+        return []
+    notices: dict[str, dict] = {}
+    for path in ws.store.list_files(_notice_folder(day_text)):
+        name = path.rsplit("/", 1)[-1]
+        stem, _, ext = name.rpartition(".")
+        form, _, serial = stem.rpartition("-")
+        if form not in NOTICE_LEVELS or not serial.isdigit():
             continue
-        after = event.get("after") or {}
-        if after.get("as_of") != day_text:
-            continue
-        code = after.get("department")
-        out.append(
+        notice = notices.setdefault(
+            stem,
             {
                 "as_of": day_text,
-                "department": code,
-                "department_name": department_name(ws.config, code) or ws.config.org_unit,
-                "level": after.get("level"),
-                "cases": list(after.get("cases") or []),
-                "documents": list(after.get("documents") or []),
-                "by": event.get("by"),
-                "at": event.get("at"),
-            }
+                "level": NOTICE_LEVELS[form],
+                "form": form,
+                "serial": int(serial),
+                "department": None,
+                "department_name": "",
+                "cases": [],
+                "documents": [],
+            },
         )
-    return out
+        notice["documents"].append({"format": ext.lower(), "path": shown(path), "name": name})
+    if not notices:
+        return []
+    by_pdf = {
+        d["path"]: n for n in notices.values() for d in n["documents"] if d["format"] == "pdf"
+    }
+    config = ws.config
+    for case in cases if cases is not None else open_cases(ws, workflow.RESULT_PENDING):
+        for entry in case.get("reminders") or []:
+            notice = by_pdf.get(entry.get("document")) if entry.get("as_of") == day_text else None
+            if notice is None or case["case_no"] in notice["cases"]:
+                continue
+            notice["cases"].append(case["case_no"])
+            notice["department"] = notice["department"] or supervision.responsible(case, config)
+    for notice in notices.values():
+        code = notice["department"]
+        notice["department_name"] = department_name(config, code) if code else ""
+        notice["cases"].sort()
+        notice["documents"].sort(key=lambda d: d["format"] != "pdf")
+    return sorted(notices.values(), key=lambda n: n["serial"])
 
 
 def notice_file(ws: Workspace, day: str, name: str) -> dict | None:
-    """The `documents` entry of a notice issued as of `day` whose file is called `name`, or
-    None: a file is found by what the audit log records, never by a path made of `name`."""
-    from complaintforms.storage.paths import logical
-
-    for notice in notices_of(ws, day):
+    """The stored notice of the as-of date `day` whose file is called `name` ({format,
+    path, name}), or None: looked up among the files kept for that day, never a path made
+    of `name`."""
+    for notice in notices_of(ws, day, cases=[]):
         for doc in notice["documents"]:
-            if logical(doc.get("path") or "").rsplit("/", 1)[-1] == name:
+            if doc["name"] == name:
                 return doc
     return None
 
@@ -279,4 +344,5 @@ __all__ = [
     "row",
     "slip_out",
     "supervision_overview",
+    "with_late_days",
 ]

@@ -3,13 +3,14 @@
 `case_page` answers `GET /cases?status=&department=&quarter=&overdue=1&q=`: it reads months
 newest first and stops when the page is full (plus one case, to know there is a next page),
 so a listing without filters reads the latest month or two, not the 100,000 cases of eight
-years. A filter on status (or `overdue`) reads only the months whose counts hold such cases;
-a phone number or a name is asked of the store's lookup index.
+years. A filter on status (or `overdue`) reads only the months whose counts hold such cases.
 
 `q` is one search box: a case number (that case), a phone number (whole, or its last four
-digits or more), else a part of a name or a text of the case (content, demand, findings,
-result, closing summary). A department's user searches by case number and text only: it
-sees complainants masked, so a phone number or a name is not a key it may try.
+digits or more: asked of the store's lookup index), else a part of a name or a text of the
+case (content, demand, findings, result, closing summary), looked for month by month, newest
+first, until the page is full (a text found nowhere reads every month: about 4 s at 100,000
+cases). A department's user searches by case number and text only: it sees complainants
+masked, so a phone number or a name is not a key it may try.
 
 `record_rows` is a case's every recorded field under its label, as `case show` prints it
 (the same message ids), for a page: codes as their labels, departments by name, times local.
@@ -17,7 +18,6 @@ sees complainants masked, so a phone number or a name is not a key it may try.
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -30,7 +30,7 @@ from complaintforms.domain.timeutil import display
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import NotFoundError, ValidationError
 from complaintforms.i18n import N_, _
-from complaintforms.storage.base import MIN_PHONE_DIGITS, phone_digits
+from complaintforms.storage.base import MIN_PHONE_DIGITS, lookup_matches, phone_digits
 from complaintforms.storage.paths import logical
 from complaintforms.workspace import Workspace
 
@@ -42,12 +42,8 @@ Visible = Callable[[dict], bool]
 
 
 def stored_months(ws: Workspace) -> list[str]:
-    """Every month that holds cases, oldest first. The TinyDB store names them from its
-    files (no case is read); another store is asked for its records once."""
-    partitions = getattr(ws.store, "partitions", None)
-    if callable(partitions):
-        return sorted(partitions("cases"))
-    return sorted({c["received_at"][:7] for c in ws.store.iter_records("cases")})
+    """Every month that holds cases, oldest first, from the store's own index."""
+    return ws.store.months("cases")
 
 
 def newest_first(
@@ -81,15 +77,6 @@ def _by_received(case: dict) -> tuple[str, str]:
     return (case.get("received_at") or "", case.get("case_no") or "")
 
 
-def _merge_newest(*streams: Iterable[dict]) -> Iterator[dict]:
-    """Streams each newest first, merged newest first, each case once."""
-    seen: set[str] = set()
-    for case in heapq.merge(*streams, key=_by_received, reverse=True):
-        if case["case_no"] not in seen:
-            seen.add(case["case_no"])
-            yield case
-
-
 def matching(
     ws: Workspace,
     flt: Any,
@@ -110,11 +97,9 @@ def matching(
     q = (q or "").strip()
     kind = query_kind(ws, q, personal=personal) if q else None
 
-    def scan(extra: Any = None) -> Iterator[dict]:
+    def scan() -> Iterator[dict]:
         months = flt.months if flt.months is not None else stored_months(ws)
-        for case in newest_first(ws, months, wanted):
-            if extra is None or extra.matches(case):
-                yield case
+        yield from newest_first(ws, months, wanted)
 
     if kind == "case_no":
         try:
@@ -125,12 +110,15 @@ def matching(
         lookup = CaseFilter(phone=q).prepare(ws)
         found = sorted(ws.store.find_cases(phone=lookup.phone), key=_by_received, reverse=True)
     elif kind == "text":
+        # A part of a name or of a text: one scan, newest first, that stops when the page is
+        # full (a name's index would have to be read whole to give its newest cases first).
         text = CaseFilter(text=q).prepare(ws)
-        streams = [scan(text)]
-        if personal and len(q) <= model.MAX_NAME:
-            named = sorted(ws.store.find_cases(name=q), key=_by_received, reverse=True)
-            streams.append(iter(named))
-        found = _merge_newest(*streams)
+        name = q if personal and len(q) <= model.MAX_NAME else None
+        found = (
+            case
+            for case in scan()
+            if text.matches(case) or (name is not None and lookup_matches(case, name=name))
+        )
     else:
         found = scan()
     for case in found:
@@ -398,9 +386,13 @@ def masked_case(case: dict) -> dict:
     corrections recorded of the complainant too."""
     comp = complainant_view(case, masked=True)
     confidential = bool(case["complainant"].get("confidential"))
-    out = {**case, "complainant": {**case["complainant"], **{
-        k: comp[k] or None for k in ("name", "phone", "address")
-    }}}
+    out = {
+        **case,
+        "complainant": {
+            **case["complainant"],
+            **{k: comp[k] or None for k in ("name", "phone", "address")},
+        },
+    }
     if case["complainant"].get("anonymous"):
         out["complainant"]["name"] = None
 
@@ -451,6 +443,46 @@ def record_rows(case: dict, config: Config, *, masked: bool = False) -> list:
     return rows
 
 
+# The audit log's actions as a person reads them (the ids of `case history`).
+ACTIONS = {
+    "case.new": N_("registered"),
+    "case.import": N_("imported"),
+    "case.accept": N_("accepted"),
+    "case.reject": N_("not accepted"),
+    "slip.issue": N_("feedback slip issued"),
+    "letter.issue": N_("contact letter issued"),
+    "slip.return": N_("slip returned"),
+    "scan.attach": N_("scan attached"),
+    "scan.unmatched": N_("scans kept unmatched"),
+    "case.callback": N_("called back"),
+    "case.reopen": N_("reopened"),
+    "case.close": N_("closed"),
+    "case.signoff": N_("signed off"),
+    "case.hold": N_("put under hold"),
+    "case.hold.release": N_("hold lifted"),
+    "form.render": N_("form rendered"),
+    "archive.build": N_("sealed into its bundle"),
+    "archive.dispose": N_("bundle disposed of"),
+    "case.amend": N_("corrected"),
+    "case.extend": N_("extended"),
+    "case.send_back": N_("sent back"),
+    "case.void": N_("void"),
+    "case.penalize": N_("penalty recorded"),
+    "case.attach": N_("evidence attached"),
+    "scan.assign": N_("scan assigned by hand"),
+    "major.report": N_("major complaint report issued (重大投诉呈报单)"),
+    "case.remind": N_("reminded (催办通知书)"),
+    "case.supervise": N_("supervised (督办通知书)"),
+    "case.view": N_("viewed"),
+    "case.download": N_("file downloaded"),
+}
+
+
+def action_label(action: str | None) -> str:
+    """An audit action in the user's language, or the action itself."""
+    return _(ACTIONS[action]) if action in ACTIONS else str(action or "")
+
+
 # -- a case's files ---------------------------------------------------------------------------------
 # What a department may download of the cases routed to it (DESIGN.md section 9): their
 # slips and letters, and the scans of those returned.
@@ -461,9 +493,17 @@ def file_name(entry: dict) -> str:
     return logical(entry.get("path") or "").rsplit("/", 1)[-1]
 
 
+def form_title(form: str | None) -> str:
+    """A form's printed title (三来处理反馈单), or its name."""
+    from complaintforms.documents.forms import FORMS
+
+    spec = FORMS.get(form or "")
+    return spec.title if spec else (form or "")
+
+
 def case_files(case: dict, *, department: bool = False) -> list[dict]:
-    """The files of a case a user may download, each {name, path, group, form, format,
-    entry}: its documents, its scans and evidence, and the notices it was listed on (the
+    """The files of a case a user may download, each {name, path, group, form, title,
+    format, entry}: its documents, its scans and evidence, and the notices it was listed on (the
     centre's own). For a department only its slips and letters."""
     out: list[dict] = []
     for group, entries in (
@@ -481,8 +521,8 @@ def case_files(case: dict, *, department: bool = False) -> list[dict]:
                     "path": entry["path"],
                     "group": group,
                     "form": entry.get("form"),
-                    "format": entry.get("format")
-                    or file_name(entry).rsplit(".", 1)[-1].lower(),
+                    "title": form_title(entry.get("form")),
+                    "format": entry.get("format") or file_name(entry).rsplit(".", 1)[-1].lower(),
                     "entry": entry,
                 }
             )
@@ -498,6 +538,11 @@ def case_files(case: dict, *, department: bool = False) -> list[dict]:
                         if entry.get("level") == "remind"
                         else "supervision_notice",
                         "format": "pdf",
+                        "title": form_title(
+                            "reminder_notice"
+                            if entry.get("level") == "remind"
+                            else "supervision_notice"
+                        ),
                         "entry": entry,
                     }
                 )
@@ -514,7 +559,7 @@ def find_file(case: dict, name: str, *, department: bool = False) -> dict | None
 
 
 # -- the steps a case allows now --------------------------------------------------------------------
-def possible_steps(case: dict, *, held: bool = False) -> set[str]:
+def possible_steps(case: dict) -> set[str]:
     """The steps the case's state allows now (workflow.TRANSITIONS and the steps that keep
     the state), before the user's role is asked: the forms a case page may offer."""
     status = case["status"]
@@ -548,6 +593,7 @@ __all__ = [
     "possible_steps",
     "query_kind",
     "record_rows",
+    "action_label",
     "shown_value",
     "stored_months",
 ]

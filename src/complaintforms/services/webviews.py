@@ -39,6 +39,7 @@ SCAN_TYPE_NAMES = "PDF, PNG, JPEG, TIFF"
 # Files in one upload (the request itself is capped by the app's MAX_CONTENT_LENGTH).
 MAX_UPLOAD_FILES = 100
 _NAME_MAX = 80
+_NAME_BYTES = 200
 _UNSAFE = re.compile(r"[^\w.\-()（）]+")
 _CHUNK = 1024 * 1024
 
@@ -54,13 +55,15 @@ class SavedUpload:
 def upload_name(client_name: str | None, kind: str) -> str:
     """A name of ours for an uploaded file: the last part of the client's name only (no
     folders), NFC, letters (Chinese too), digits and . - ( ) kept, anything else `_`, no
-    leading dot, at most 80 characters, and the suffix of the type its content has."""
+    leading dot, at most 80 characters (and 200 bytes), and the suffix of the type its content has."""
     text = unicodedata.normalize("NFC", str(client_name or ""))
     text = re.split(r"[/\\]", text)[-1]
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
     stem = text.rsplit(".", 1)[0] if "." in text else text
-    stem = _UNSAFE.sub("_", stem).strip("._ ")[:_NAME_MAX] or "scan"
-    return stem + SCAN_TYPES[kind]
+    stem = _UNSAFE.sub("_", stem).strip("._ ")[:_NAME_MAX]
+    while len(stem.encode("utf-8")) > _NAME_BYTES:  # a file name has at most 255 bytes
+        stem = stem[:-1]
+    return (stem or "scan") + SCAN_TYPES[kind]
 
 
 def _shown_name(client_name: str | None) -> str:
@@ -330,6 +333,22 @@ def _builds(
     return [by_serial[s] for s in sorted(by_serial, reverse=True)]
 
 
+def stored_report_periods(ws: Workspace) -> list[str]:
+    """The periods some report was stored for, newest first."""
+    periods: dict[str, Period] = {}
+    for path in ws.store.list_files("reports"):
+        parts = path.split("/")
+        if len(parts) == 3 and REPORT_FILE.fullmatch(parts[2]):
+            try:
+                periods[parts[1]] = Period.parse(parts[1])
+            except ValidationError:  # a folder of something else
+                continue
+    # By the last month covered; a quarter before the month that ends it.
+    return sorted(
+        periods, key=lambda p: (periods[p].months[-1], periods[p].is_quarter), reverse=True
+    )
+
+
 def report_builds(ws: Workspace, period: Period) -> list[dict]:
     """The statistics reports stored for a period (`report monthly|quarterly`, or the web's
     build button), newest first, with who built them, when and as of which day."""
@@ -388,6 +407,13 @@ def remember_charts(figs: dict, pictures: list) -> str:
     return key
 
 
+def kept_chart_png(key: str, n: int) -> bytes | None:
+    """Chart n of the figures whose key a page gave, while it is kept (else None)."""
+    with _CHARTS_LOCK:
+        pictures = _CHARTS.get(key)
+    return pictures[n].png if pictures is not None and 0 <= n < len(pictures) else None
+
+
 def chart_png(figs: dict, config: Any, n: int) -> bytes | None:
     """Chart n (0-based) of these figures as PNG; None when there is no such chart. Drawn
     again when the page's charts are no longer kept (another server process, or later)."""
@@ -405,23 +431,23 @@ def chart_png(figs: dict, config: Any, n: int) -> bytes | None:
 # -- the figures a page lists, in the order of the printed report -------------------------------
 # (key of services.reports.report_context's summary, message id of its label)
 SUMMARY = (
-    ("total", N_("complaints received")),
+    ("total", N_("cases received")),
     ("accepted", N_("accepted")),
     ("rejected", N_("not accepted")),
-    ("resolved", N_("resolved")),
-    ("on_time", N_("resolved on time")),
+    ("resolved", N_("cases resolved")),
+    ("on_time", N_("cases resolved on time")),
     ("on_time_rate", N_("on-time rate")),
     ("days_mean", N_("handling time, mean (working days)")),
     ("days_max", N_("handling time, longest (working days)")),
     ("overdue", N_("overdue, still open")),
     ("closed", N_("closed cases")),
-    ("callbacks", N_("call-backs")),
+    ("callbacks", N_("call-backs made")),
     ("callbacks_on_time", N_("call-backs on time")),
     ("callbacks_unreachable", N_("call-backs that reached nobody")),
     ("callback_overdue", N_("call-backs overdue")),
-    ("satisfied", N_("satisfied")),
-    ("basically", N_("basically satisfied")),
-    ("dissatisfied", N_("dissatisfied")),
+    ("satisfied", N_("call-backs: satisfied")),
+    ("basically", N_("call-backs: basically satisfied")),
+    ("dissatisfied", N_("call-backs: dissatisfied")),
     ("satisfaction_rate", N_("satisfaction rate")),
     ("repeats", N_("repeat complaints")),
     ("group_complaints", N_("group complaints")),
@@ -433,15 +459,15 @@ SUMMARY = (
 
 # The columns of the per-department table (report_context's departments).
 DEPARTMENT_COLUMNS = (
-    ("assigned", N_("assigned")),
-    ("resolved", N_("resolved")),
-    ("resolved_on_time", N_("resolved on time")),
+    ("assigned", N_("cases assigned")),
+    ("resolved", N_("cases resolved")),
+    ("resolved_on_time", N_("cases resolved on time")),
     ("on_time_rate", N_("on-time rate")),
     ("satisfaction_rate", N_("satisfaction rate")),
     ("overdue_open", N_("overdue, still open")),
     ("extended", N_("extended")),
     ("sent_back", N_("sent back")),
-    ("reminded", N_("reminded")),
+    ("reminded", N_("cases reminded")),
 )
 
 
@@ -462,6 +488,7 @@ __all__ = [
     "figures_key",
     "form_title",
     "intake_rows",
+    "kept_chart_png",
     "month_of",
     "period_of",
     "recent_months",
@@ -471,6 +498,7 @@ __all__ = [
     "report_builds",
     "save_uploads",
     "stored_file",
+    "stored_report_periods",
     "summary_rows",
     "upload_name",
 ]

@@ -392,15 +392,27 @@ class Store(ABC):
         order within a month. With `statuses`, a backend may skip months holding none of
         them (callers still check each record's status)."""
 
-    def find_cases(self, *, phone: str | None = None, name: str | None = None) -> Iterator[dict]:
+    def find_cases(
+        self,
+        *,
+        phone: str | None = None,
+        name: str | None = None,
+        months: Iterable[str] | None = None,
+    ) -> Iterator[dict]:
         """Cases whose complainant's phone is `phone` or ends with its digits (phone_digits:
         spaces, dashes and +86 do not count) and whose complainant's name contains `name`
-        (both when both are given), in the order of iter_records. This reads every case; a
-        backend answers from an index it keeps with the cases (lookup_keys), in the same
-        transaction, and checks in `check`."""
-        for record in self.iter_records("cases"):
+        (both when both are given), received in one of `months` when given, in the order
+        of iter_records. This reads every case; a backend answers from an index it keeps
+        with the cases (lookup_keys), in the same transaction, and checks in `check`."""
+        for record in self.iter_records("cases", months=months):
             if lookup_matches(record, phone, name):
                 yield record
+
+    def months(self, collection: str = "cases") -> list[str]:
+        """The partitions (months) that hold records of a collection, oldest first, so that a
+        listing can read the newest month first and stop when its page is full. Backends
+        answer from their own index; this default reads every record once."""
+        return sorted({partition_of(r, collection) for r in self.iter_records(collection)})
 
     @abstractmethod
     def count(self, collection: str = "cases") -> int: ...

@@ -83,6 +83,7 @@ class MemoryStore(base.Store):
         wanted = None if months is None else set(months)
         with self._lock:
             records = [copy.deepcopy(r) for r in self.records[collection].values()]
+
         # Oldest month first, registration (insertion) order within a month.
         def month(record: dict) -> str:
             return partition_of(record, collection)
@@ -91,11 +92,18 @@ class MemoryStore(base.Store):
             if wanted is None or month(record) in wanted:
                 yield record
 
-    def find_cases(self, *, phone: str | None = None, name: str | None = None) -> Iterator[dict]:
+    def find_cases(
+        self,
+        *,
+        phone: str | None = None,
+        name: str | None = None,
+        months: Iterable[str] | None = None,
+    ) -> Iterator[dict]:
         """From the lookup index kept with the cases, in the order of iter_records."""
         if phone is None and name is None:
-            yield from self.iter_records("cases")
+            yield from self.iter_records("cases", months=months)
             return
+        wanted = None if months is None else set(months)
         with self._lock:
             lookup, records = self.lookup, self.records["cases"]
             found: set[str] | None = None
@@ -115,7 +123,9 @@ class MemoryStore(base.Store):
             hits = [
                 copy.deepcopy(r)
                 for key, r in records.items()
-                if key in (found or ()) and lookup_matches(r, phone, name)
+                if key in (found or ())
+                and lookup_matches(r, phone, name)
+                and (wanted is None or partition_of(r) in wanted)
             ]
         yield from sorted(hits, key=partition_of)
 

@@ -42,6 +42,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator
@@ -136,6 +137,22 @@ def lookup_rel(field: str, key: str, shards: int = INDEX_SHARDS) -> str:
     else:
         n = zlib.crc32(key.encode("utf-8"))
     return f"index/{field}-{n % shards:02d}.json"
+
+
+# Where each record's audit events are ([segment, offset, length] of their lines), so that a
+# case's history reads its own lines and not every month's log since it came in (the web
+# writes a case.view event at every look). Sharded finer than the other indexes: every
+# transaction that logs an event of a case rewrites that case's shard.
+HISTORY_FORMAT = 1
+HISTORY_SHARDS = 256
+
+
+def history_rel(key: str) -> str:
+    return f"index/history-{zlib.crc32(key.encode('utf-8')) % HISTORY_SHARDS:03d}.json"
+
+
+def has_history(index: dict) -> bool:
+    return index.get("history") == HISTORY_FORMAT
 
 
 def has_lookup(index: dict) -> bool:
@@ -348,6 +365,15 @@ class TinyDBStore(base.Store):
             return []
         return sorted(p.stem for p in folder.glob("*.json"))
 
+    def months(self, collection: str = "cases") -> list[str]:
+        """From the index's counts by status (no record read); a partition whose last record
+        moved away (a corrected month) holds none. Without counts, the files."""
+        self._ensure_consistent()
+        counts = self.read_index().get("counts")
+        if collection == "cases" and counts is not None:
+            return sorted(k for k, by_status in counts.get(collection, {}).items() if by_status)
+        return [p for p in self.partitions(collection) if self.read_partition(p, collection)]
+
     def get_many(self, keys: Iterable[str], collection: str = "cases") -> list[dict]:
         """Each partition read once for all the keys it holds (a batch of a month's cases
         read them all one by one before: a quadratic cost)."""
@@ -396,15 +422,23 @@ class TinyDBStore(base.Store):
             for doc_id in sorted(docs, key=int):
                 yield docs[doc_id]
 
-    def find_cases(self, *, phone: str | None = None, name: str | None = None) -> Iterator[dict]:
+    def find_cases(
+        self,
+        *,
+        phone: str | None = None,
+        name: str | None = None,
+        months: Iterable[str] | None = None,
+    ) -> Iterator[dict]:
         """From the lookup index: the phone shard of the number's last four digits, every
-        name shard for a part of a name; then only the partitions holding what was found."""
+        name shard for a part of a name; then only the partitions holding what was found
+        (of `months`, when given: a common name is in most months)."""
         self._ensure_consistent()
         index = self.read_index()
         if not has_lookup(index) or (phone is None and name is None):
             # Not built yet (the next write builds it), or nothing to look for.
-            yield from super().find_cases(phone=phone, name=name)
+            yield from super().find_cases(phone=phone, name=name, months=months)
             return
+        wanted = None if months is None else set(months)
         shards = index["shards"]
         found: set[str] | None = None
         if phone is not None:
@@ -439,7 +473,7 @@ class TinyDBStore(base.Store):
             if rel not in case_shards:
                 case_shards[rel] = self._read_json(rel) or {}
             where = case_shards[rel].get(case_no)
-            if where is not None:
+            if where is not None and (wanted is None or where[0] in wanted):
                 places.append((where[0], int(where[1])))
         docs: dict = {}
         current = None
@@ -499,8 +533,17 @@ class TinyDBStore(base.Store):
 
     @contextlib.contextmanager
     def scratch(self) -> Iterator[Path]:
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self.tmp_dir) as tmp:
+        # Not in tmp_dir, which every transaction's recovery empties: a scratch folder is in
+        # use outside any lock (a bundle being built while others register). One a killed
+        # process left behind is removed by the next scratch() a day later.
+        folder = self.records / ".scratch"
+        folder.mkdir(parents=True, exist_ok=True)
+        stale = time.time() - 86400
+        for leftover in folder.iterdir():
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < stale:
+                    shutil.rmtree(leftover, ignore_errors=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
             yield Path(tmp)
 
     def audit_segments(self) -> list[Path]:
@@ -508,6 +551,36 @@ class TinyDBStore(base.Store):
         if not folder.exists():
             return []
         return sorted(folder.glob("*.jsonl"))
+
+    def history(self, key: str) -> list[dict]:
+        """A record's events from their places in the history index: a seek and a read per
+        event, whatever the size of the log (before the index is built: every segment
+        since the record came in)."""
+        self._ensure_consistent()
+        if not has_history(self.read_index()):
+            return super().history(key)
+        self.get(key)  # NotFoundError for no such record, as the other backends
+        places = (self._read_json(history_rel(key)) or {}).get(key, [])
+        events = []
+        handles: dict[str, Any] = {}
+        try:
+            for segment, offset, length in places:
+                fh = handles.get(segment)
+                if fh is None:
+                    fh = handles[segment] = open(self.records / "audit" / f"{segment}.jsonl", "rb")  # noqa: SIM115
+                fh.seek(offset)
+                try:
+                    events.append(loads(fh.read(length)))
+                except orjson.JSONDecodeError:
+                    raise StorageError(
+                        N_("{path}: the history index points outside an event (line at {offset})"),
+                        path=str(self.records / "audit" / f"{segment}.jsonl"),
+                        offset=offset,
+                    ) from None
+        finally:
+            for fh in handles.values():
+                fh.close()
+        return events
 
     def iter_events(self, since_month: str | None = None) -> Iterator[dict]:
         for seg in self.audit_segments():
@@ -674,6 +747,8 @@ class Transaction(base.Transaction):
                 self._count_all()
             if not has_lookup(self.index):
                 self._index_lookups()
+            if not has_history(self.index):
+                self._index_history()
         except BaseException:
             self.store.lock().release()
             raise
@@ -750,6 +825,27 @@ class Transaction(base.Transaction):
                 if rel in built or (self.records / rel).exists():
                     self._stage(rel, {k: sorted(v) for k, v in built.get(rel, {}).items()})
         self.index["lookup"] = LOOKUP_FORMAT
+        self._dirty.add("index.json")
+
+    def _index_history(self) -> None:
+        """Where every record's events are, from the audit log (once, on upgrade: one read
+        of every segment)."""
+        built: dict[str, dict[str, list]] = {}
+        for seg in self.store.audit_segments():
+            offset = 0
+            with open(seg, "rb") as fh:
+                for line in fh:
+                    if line.strip():
+                        key = loads(line).get("case")
+                        if key:
+                            shard = built.setdefault(history_rel(key), {})
+                            shard.setdefault(key, []).append([seg.stem, offset, len(line)])
+                    offset += len(line)
+        for n in range(HISTORY_SHARDS):
+            rel = f"index/history-{n:03d}.json"
+            if rel in built or (self.records / rel).exists():
+                self._stage(rel, built.get(rel, {}))
+        self.index["history"] = HISTORY_FORMAT
         self._dirty.add("index.json")
 
     def _reindex(self, case_no: str, before: dict, after: dict) -> None:
@@ -911,10 +1007,34 @@ class Transaction(base.Transaction):
         return event
 
     # -- commit ---------------------------------------------------------------------------------
+    def _stage_appends(self) -> list[tuple[str, int, str]]:
+        """The audit lines to append, per segment at its current end (the lock is held), and
+        each record's new events staged in its history shard."""
+        by_segment: dict[str, list[tuple[dict, bytes]]] = {}
+        for segment, event in self._events:
+            line = orjson.dumps(event, option=orjson.OPT_SORT_KEYS) + b"\n"
+            by_segment.setdefault(segment, []).append((event, line))
+        out = []
+        for segment, lines in by_segment.items():
+            seg_path = self.records / "audit" / f"{segment}.jsonl"
+            offset = start = seg_path.stat().st_size if seg_path.exists() else 0
+            for event, line in lines:
+                key = event.get("case")
+                if key and has_history(self.index):
+                    rel = history_rel(key)
+                    shard = dict(self._load(rel) or {})
+                    shard[key] = [*shard.get(key, []), [segment, offset, len(line)]]
+                    self._stage(rel, shard)
+                offset += len(line)
+            text = b"".join(line for _, line in lines).decode("utf-8")
+            out.append((f"audit/{segment}.jsonl", start, text))
+        return out
+
     def _commit(self) -> None:
         if not self._dirty and not self._moves and not self._events and not self._deletes:
             return
         tmp_dir = self.store.tmp_dir
+        append_list = self._stage_appends()
         moves: list[tuple[str, str]] = []
         # Partitions before the index shards that point into them.
         for rel in sorted(self._dirty - {"index.json"}, key=lambda r: (r.startswith("index/"), r)):
@@ -927,15 +1047,6 @@ class Transaction(base.Transaction):
         write_file_synced(tmp, dumps(self.index))
         moves.append((str(tmp.relative_to(self.records)), "index.json"))
 
-        appends: dict[str, list[bytes]] = {}
-        for segment, event in self._events:
-            appends.setdefault(segment, []).append(orjson.dumps(event, option=orjson.OPT_SORT_KEYS))
-        append_list = []
-        for segment, lines in appends.items():
-            seg_path = self.records / "audit" / f"{segment}.jsonl"
-            offset = seg_path.stat().st_size if seg_path.exists() else 0
-            text = (b"\n".join(lines) + b"\n").decode("utf-8")
-            append_list.append((f"audit/{segment}.jsonl", offset, text))
         fsync_dir(tmp_dir)
         journal = {
             "txid": uuid.uuid4().hex,

@@ -58,6 +58,7 @@ def create_app(root: Path | str, *, store: Store | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    app.json.sort_keys = False  # the keys in the order the command line's --json prints them
     app.jinja_env.globals.update(
         _=_,
         may=lambda ability: roles.may(g.user, ability) if g.get("user") else False,

@@ -64,6 +64,22 @@ FIELD_LABELS = {
     "quarter": N_("quarter"),
     "month": N_("month"),
     "status": N_("status"),
+    "validity": N_("validity"),
+    "cause": N_("cause"),
+    "measures": N_("measures"),
+    "to": N_("to"),
+    "days": N_("days"),
+    "approved_at": N_("approved at"),
+    "notified_at": N_("notified at"),
+    "compensation": N_("compensation"),
+    "penalty_person": N_("penalized person"),
+    "person": N_("person"),
+    "amount": N_("amount"),
+    "note": N_("note"),
+    "special": N_("special case"),
+    "unreachable": N_("unreachable"),
+    "release": N_("release the hold"),
+    "responsible": N_("responsible person"),
 }
 
 

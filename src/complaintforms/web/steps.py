@@ -166,7 +166,10 @@ def take_step(ws: Workspace, user: dict, case_no: str, name: str, fields: dict[s
     Raises NotFoundError (no such step or case, or one this user may not see),
     ForbiddenError (their role may not take it), or the library's refusal."""
     step = step_named(name)
-    case = ws.store.get(case_no)  # NotFoundError for a number that does not exist
+    try:
+        case = ws.store.get(case_no)  # NotFoundError for a number that does not exist
+    except ValueError:  # not a case number at all
+        raise NotFoundError(N_("no case {case_no}"), case_no=case_no) from None
     if not roles.may_see(user, case):
         raise NotFoundError(N_("no case {case_no}"), case_no=case_no)
     if not roles.may_take(user, step.name):

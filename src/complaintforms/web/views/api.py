@@ -2,12 +2,18 @@
 
 Each route answers what the command line's `--json` prints for the same request:
 
-| route | as |
-| `GET /api/v1/cases/<case_no>` | `case show --json` (and a `case.view` audit event) |
-| `GET /api/v1/cases?status=&department=&quarter=&overdue=1&phone=&name=&month=&category=&text=&page=&per_page=` | `case list --json`, one page: `{items, page, per_page, total, pages, next, prev}` |
-| `POST /api/v1/cases` | `case new --from` (the body) `--json`: 201, Location of the case |
-| `POST /api/v1/cases/<case_no>/<step>` | the step's `--json` (web.steps.take_step) |
-| `GET /api/v1/reports/quarterly/<YYYYQn>`, `.../monthly/<YYYY-MM>` | `report ... --json`'s figures, nothing written |
+- `GET /api/v1/cases/<case_no>`: `case show --json` (and a `case.view` audit event).
+- `GET /api/v1/cases?status=&department=&quarter=&overdue=1&phone=&name=&month=&category=
+  &text=&page=&per_page=`: `case list --json`, one page of it:
+  `{items, page, per_page, total, pages, next, prev}` (next/prev: the paths of those pages).
+- `POST /api/v1/cases`: `case new --from` with the body as the file; 201 with what
+  `case new --json` prints, and Location: the case's path.
+- `POST /api/v1/cases/<case_no>/<step>`: the step's `--json` (web.steps.take_step).
+- `GET /api/v1/reports/quarterly/<YYYYQn>`, `.../monthly/<YYYY-MM>` (`?as_of=`): the figures
+  of `report ... --json`, with nothing written (`files` empty).
+
+A department's token sees its department's cases with the complainant masked as on the
+slip (services.api.shown_case).
 
 Every error is JSON `{"error": reason in the user's language}`, with `"field"` (the dotted
 key) for a refusal (422); 401 without a valid token (app._load_user, which also exempts
@@ -110,7 +116,11 @@ def one_arg(name: str) -> str | None:
 
 
 def check_args(allowed: tuple[str, ...]) -> None:
+    """Refuse a query parameter this request does not know (a misspelt filter would
+    otherwise answer with every case)."""
     for name in request.args:
+        if name not in allowed and not allowed:
+            raise ValidationError(N_("{field}: this request takes no parameters"), field=name)
         if name not in allowed:
             raise ValidationError(
                 N_("{field}: not a parameter of this request ({choices})"),

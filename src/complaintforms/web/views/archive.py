@@ -131,7 +131,9 @@ def verify(case_no: str):
 
     case = archived_case(case_no)
     if case["archive"].get("disposed"):
-        return _page(case, 422, verified=False, problems=[], refused=_("the bundle was disposed of"))
+        return _page(
+            case, 422, verified=False, problems=[], refused=_("the bundle was disposed of")
+        )
     try:
         verify_bundles(common.ws(), [case["case_no"]])
     except ArchiveVerificationError as exc:

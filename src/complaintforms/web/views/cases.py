@@ -21,7 +21,7 @@ from complaintforms.domain.paper import cn_period
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import ComplaintFormsError, ForbiddenError, NotFoundError
 from complaintforms.errors import ValidationError as LibraryRefusal
-from complaintforms.i18n import N_
+from complaintforms.i18n import N_, _
 from complaintforms.services import listing
 from complaintforms.storage.paths import logical
 from complaintforms.web import common
@@ -49,9 +49,11 @@ def choices() -> dict[str, list[tuple[str, str]]]:
         "status": table("status"),
         "penalty": table("penalty"),
         "departments": deps,
-        "staff": [(s.name, f"{s.name}（{names.get(s.department, s.department)}）") for s in config.staff],
+        "staff": [
+            (s.name, f"{s.name}（{names.get(s.department, s.department)}）") for s in config.staff
+        ],
         "categories": [(c, c) for c in config.categories],
-        "yes_no": [("true", enums.label("_", None) or "是"), ("false", "否")],
+        "yes_no": [("true", _("yes")), ("false", _("no"))],
         "quarters": quarters(),
     }
 
@@ -61,7 +63,7 @@ def quarters(count: int = 12) -> list[tuple[str, str]]:
     today = clock_now().date()
     year, q = today.year, (today.month - 1) // 3 + 1
     out = []
-    for _ in range(count):
+    for _n in range(count):
         code = f"{year}Q{q}"
         out.append((code, cn_period(code)))
         year, q = (year, q - 1) if q > 1 else (year - 1, 4)
@@ -86,8 +88,11 @@ REASON = Field("reason", "textarea", required=True)
 STEP_FORMS: dict[str, tuple[Field, ...]] = {
     "accept": (
         Field("department", "select", options="departments", required=True),
-        Field("handler", label=N_("handler (empty: the department's head)"),
-              attrs='list="staff-names"'),
+        Field(
+            "handler",
+            label=N_("handler (empty: the department's head)"),
+            attrs='list="staff-names"',
+        ),
         Field("special", "checkbox", N_("special case (the longer deadline)")),
         Field("severity", "select", options="severity"),
         Field("category", "select", options="categories"),
@@ -123,7 +128,9 @@ STEP_FORMS: dict[str, tuple[Field, ...]] = {
         Field("notified_at", "datetime", N_("customer told at")),
         Field("result", "textarea", required=True),
         Field("compensation", label=N_("compensation (元)")),
-        Field("customer_signed", "checkbox", N_("the complainant signed the slip (投诉人签字确认)")),
+        Field(
+            "customer_signed", "checkbox", N_("the complainant signed the slip (投诉人签字确认)")
+        ),
         AT,
     ),
     "callback": (
@@ -143,7 +150,7 @@ STEP_FORMS: dict[str, tuple[Field, ...]] = {
         AT,
     ),
     "signoff": (AT,),
-    "hold": (Field("reason", "textarea"),),
+    "hold": (Field("reason", "textarea", N_("reason (to put under hold)")),),
     "void": (REASON, AT),
     "amend": (
         REASON,
@@ -167,6 +174,7 @@ STEP_FORMS: dict[str, tuple[Field, ...]] = {
         AT,
     ),
 }
+RELEASE = Field("release", "checkbox", N_("lift the hold"))
 # How each step is named on its form's button (message ids; workflow.STEP_NAMES where it
 # has one, so that a step reads as the refusals name it).
 STEP_TITLES = {
@@ -185,6 +193,13 @@ STEP_TITLES = {
     "hold": N_("hold (冻结保存)"),
     "void": N_("void (作废)"),
     "amend": N_("correct (更正)"),
+}
+STEP_HINTS = {
+    "slip": N_("For the responsible department (pdf + docx); issue it again if it was lost."),
+    "letter": N_("In duplicate, with the receipt stub (签收回执) to be returned (pdf + docx)."),
+    "amend": N_("Fill in only what is to be corrected; the record card is issued again."),
+    "signoff": N_("A signed-off case can no longer be changed."),
+    "void": N_("A registration made in error; its number is never used again."),
 }
 # Shown in this order; the procedure's next step first, corrections last.
 STEP_ORDER = tuple(STEP_TITLES)
@@ -233,40 +248,36 @@ def case_list():
             flt,
             args["q"] or None,
             page=page,
+            per_page=listing.PER_PAGE,
             visible=lambda case: roles.may_see(user, case),
             personal=not department_user,
         )
     except ComplaintFormsError as exc:
-        field = QUERY_FIELDS.get(exc.field or "", exc.field or "_")
-        errors = {field if field in FILTER_FIELDS or field == "page" else "_": common.message(exc)}
-        if "page" in errors:
-            errors = {"_": errors["page"]}
+        # Beside the filter it came from; a wrong page number (or anything else) on top.
+        field = QUERY_FIELDS.get(exc.field or "", exc.field)
+        errors = {field if field in FILTER_FIELDS else "_": common.message(exc)}
         return render_template("cases_list.html", result=None, errors=errors, **context), 422
     shown = {k: v for k, v in args.items() if v}
     return render_template(
         "cases_list.html",
         result=result,
-        rows=[_row(case, user) for case in result["cases"]],
+        rows=_rows(result["cases"], user),
         prev_url=url_for("cases.case_list", **shown, page=page - 1) if page > 1 else None,
-        next_url=url_for("cases.case_list", **shown, page=page + 1)
-        if result["has_next"]
-        else None,
+        next_url=url_for("cases.case_list", **shown, page=page + 1) if result["has_next"] else None,
         **context,
     )
 
 
-def _row(case: dict, user: dict) -> dict:
+def _rows(cases: list[dict], user: dict) -> list[dict]:
     from complaintforms.services.cases import work_calendar
     from complaintforms.services.desk import row
 
     ws = common.ws()
-    return row(case, ws.config, work_calendar(ws), clock_now().date(), masked=roles.masked_for(user))
+    cal, today, masked = work_calendar(ws), clock_now().date(), roles.masked_for(user)
+    return [row(case, ws.config, cal, today, masked=masked) for case in cases]
 
 
 # -- registration -----------------------------------------------------------------------------------------
-REGISTRATION_SECTIONS = ("complainant", "target", "extra")
-
-
 def nested(values: dict) -> dict:
     """Dotted field names (complainant.name) as the nested record case new reads."""
     out: dict = {}
@@ -282,6 +293,37 @@ def nested(values: dict) -> dict:
             raise LibraryRefusal(N_("unknown field {value}"), value=repr(key))
         part[rest] = value
     return out
+
+
+# The fields of the registration form; a refusal naming a part of the record rather than a
+# field goes beside the field that chooses it, or at the top of the form.
+REGISTRATION_FIELDS = (
+    "kind",
+    "channel",
+    "received_at",
+    "complainant.name",
+    "complainant.phone",
+    "complainant.address",
+    "complainant.anonymous",
+    "complainant.confidential",
+    "target.type",
+    "target.department",
+    "target.staff",
+    "category",
+    "severity",
+    "content",
+    "demand",
+    "complainant_count",
+    "first_receiver",
+)
+BESIDE = {"target": "target.type"}
+
+
+def _beside(exc: ComplaintFormsError) -> dict[str, str]:
+    field = BESIDE.get(exc.field or "", exc.field or "_")
+    if field not in REGISTRATION_FIELDS and not field.startswith("extra."):
+        field = "_"
+    return {field: common.message(exc)}
 
 
 def _registration(**context):
@@ -305,10 +347,7 @@ def new_case():
         data = nested(common.form_values())
         case = register_case(common.ws(), data, by=common.by())
     except ComplaintFormsError as exc:
-        return common.refused(
-            "case_new.html", exc, choices=choices(),
-            extra_fields=list(common.ws().config.extra_fields),
-        )
+        return _registration(values=request.form.to_dict(), errors=_beside(exc)), 422
     return redirect(url_for("cases.case_page", case_no=case["case_no"]), 303)
 
 
@@ -316,13 +355,26 @@ def new_case():
 READ_ACTIONS = ("case.view", "case.download")
 
 
-def _steps_now(case: dict, user: dict, held: bool) -> list[str]:
-    possible = listing.possible_steps(case, held=held) & set(web_steps.STEPS)
+def _steps_now(case: dict, user: dict) -> list[str]:
+    possible = listing.possible_steps(case) & set(web_steps.STEPS)
     allowed = roles.steps_for(user, case, possible)
     return sorted(allowed, key=lambda s: STEP_ORDER.index(s) if s in STEP_ORDER else 99)
 
 
-def _render_case(case_no: str, *, failed: str | None = None, exc: ComplaintFormsError | None = None):
+def _defaults(case: dict, step: str) -> dict:
+    """What a step's form starts with: the routing the registration suggests."""
+    if step == "accept":
+        return {
+            "department": case["target"].get("department") or "",
+            "category": case.get("category") or "",
+            "severity": case.get("severity") or "",
+        }
+    return {}
+
+
+def _render_case(
+    case_no: str, *, failed: str | None = None, exc: ComplaintFormsError | None = None
+):
     from complaintforms.services.cases import case_history, view
 
     ws, user = common.ws(), common.user()
@@ -337,7 +389,7 @@ def _render_case(case_no: str, *, failed: str | None = None, exc: ComplaintForms
     events = case_history(ws, case_no)
     timeline = [e for e in events if e.get("action") not in READ_ACTIONS]
     reads = len(events) - len(timeline)
-    steps = _steps_now(case, user, held)
+    steps = _steps_now(case, user)
     if failed and failed not in steps:
         steps.append(failed)
     step_errors: dict[str, str] = {}
@@ -359,8 +411,10 @@ def _render_case(case_no: str, *, failed: str | None = None, exc: ComplaintForms
             {
                 "name": s,
                 "title": STEP_TITLES.get(s, s),
-                "fields": [f for f in STEP_FORMS.get(s, ()) if f.name != "release"],
+                "fields": [*STEP_FORMS.get(s, ()), *((RELEASE,) if s == "hold" and held else ())],
                 "folded": s in FOLDED and s != failed,
+                "hint": STEP_HINTS.get(s),
+                "defaults": _defaults(case, s),
             }
             for s in steps
         ],
@@ -373,7 +427,6 @@ def _render_case(case_no: str, *, failed: str | None = None, exc: ComplaintForms
 
 
 @bp.get("/cases/<case_no>")
-@common.require("cases")
 def case_page(case_no: str):
     return _render_case(case_no)
 
@@ -446,14 +499,13 @@ DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _supervision(result: dict | None = None, errors: dict | None = None, status: int = 200):
-    from complaintforms.services.desk import notices_of, supervision_overview
+    from complaintforms.services.desk import supervision_overview
 
-    ws = common.ws()
-    overview = supervision_overview(ws)
+    overview = supervision_overview(common.ws())
     return render_template(
         "supervision.html",
         overview=overview,
-        notices=notices_of(ws, overview["as_of"]),
+        notices=overview["notices"],
         result=result,
         errors=errors or {},
     ), status

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
+from complaintforms.domain import roles
 from complaintforms.domain.paper import cn_period
 from complaintforms.domain.timeutil import now as clock_now
 from complaintforms.errors import ComplaintFormsError
@@ -30,9 +31,6 @@ from complaintforms.web import common
 bp = Blueprint("reports", __name__)
 
 KINDS = "<any(quarterly, monthly):kind>"
-# The roles that may build and store a report: the auditor reads, and changes nothing
-# (DESIGN.md section 9).
-REPORT_BUILDERS = frozenset({"manager"})
 MIMETYPES = {
     "pdf": "application/pdf",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -42,7 +40,9 @@ MIMETYPES = {
 
 
 def may_build() -> bool:
-    return g.user.get("role") in REPORT_BUILDERS
+    """Building and storing a report is the manager's; the auditor reads and changes nothing
+    (DESIGN.md section 9)."""
+    return roles.may(g.user, "build_reports")
 
 
 def _bad_period(exc: ComplaintFormsError):
@@ -75,6 +75,7 @@ def index():
         "reports.html",
         quarters=webviews.recent_quarters(today),
         months=webviews.recent_months(today),
+        stored=webviews.stored_report_periods(common.ws()),
         cn_period=cn_period,
     )
 
@@ -94,7 +95,8 @@ def period(kind: str, period: str):
     if bad:
         return bad
     if found.label != period:  # 2026q4, 2026年第四季度: the canonical address
-        return redirect(url_for("reports.period", kind=kind, period=found.label, **request.args))
+        kept = {k: v for k, v in request.args.items() if k == "as_of"}
+        return redirect(url_for("reports.period", kind=kind, period=found.label, **kept))
     ws = common.ws()
     as_of = request.args.get("as_of", "").strip()
     try:
@@ -111,7 +113,7 @@ def period(kind: str, period: str):
             may_build=may_build(),
         ), 422
     context = report_context(figs, ws.config, found)
-    webviews.remember_charts(figs, context["charts"])
+    chart_key = webviews.remember_charts(figs, context["charts"])
     return render_template(
         "reports_period.html",
         kind=kind,
@@ -122,6 +124,7 @@ def period(kind: str, period: str):
         summary=webviews.summary_rows(context),
         department_columns=webviews.DEPARTMENT_COLUMNS,
         charts=range(len(context["charts"])),
+        chart_key=chart_key,
         values={"as_of": as_of},
         as_of=as_of,
         builds=webviews.report_builds(ws, found),
@@ -135,6 +138,10 @@ def chart(kind: str, period: str, n: int):
     found, bad = _period(kind, period)
     if bad or found.label != period:
         abort(404)
+    # The page names its figures (`v`): while their charts are kept, nothing is computed.
+    png = webviews.kept_chart_png(request.args.get("v", ""), n)
+    if png is not None:
+        return _png(png)
     try:
         figs = _figures(found, request.args.get("as_of", "").strip())
     except ComplaintFormsError:
@@ -142,6 +149,10 @@ def chart(kind: str, period: str, n: int):
     png = webviews.chart_png(figs, common.ws().config, n)
     if png is None:
         abort(404)
+    return _png(png)
+
+
+def _png(png: bytes) -> Response:
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
@@ -268,7 +279,8 @@ def register_month(month: str):
     if bad:
         return bad
     if found != month:
-        return redirect(url_for("reports.register_month", month=found, **request.args))
+        kept = {k: v for k, v in request.args.items() if k == "department"}
+        return redirect(url_for("reports.register_month", month=found, **kept))
     return _register_page(found, department=request.args.get("department"))
 
 

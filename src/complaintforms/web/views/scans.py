@@ -5,6 +5,9 @@ intake as `scan intake`; the result page lists each page: its case and form, or 
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from flask import Blueprint, render_template, request
 
 from complaintforms.errors import ComplaintFormsError
@@ -48,8 +51,10 @@ def scans():
     replace = bool(request.form.get("replace"))
     uploads = [(f.filename, f.stream) for f in request.files.getlist("files")]
     try:
-        with ws.store.scratch() as folder:
-            saved = webviews.save_uploads(ws, folder, uploads)
+        # Not the store's scratch folder: a TinyDB store clears that at its next transaction
+        # (recovery), which the intake itself begins.
+        with tempfile.TemporaryDirectory(prefix="cf-scans-") as tmp:
+            saved = webviews.save_uploads(ws, Path(tmp), uploads)
             report = intake(ws, [s.path for s in saved], by=common.by(), replace=replace)
     except ComplaintFormsError as exc:
         return _page(422, errors=common.errors_of(exc), values={"replace": replace})
