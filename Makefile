@@ -10,8 +10,10 @@ DEMO_DIR ?= build/demo
 # fonts-noto-cjk, fontconfig: the forms' Chinese font; fonts-symbola: symbols and emoji the CJK
 # font lacks; libharfbuzz-subset0: fast font subsetting; qpdf and poppler-utils: the tests
 # check every PDF with qpdf --check and poppler (pdffonts, pdftotext); chromium: the browser
-# tests of the web interface drive Debian's Chromium (with Playwright's own driver).
-SYSTEM_PACKAGES := fonts-noto-cjk fontconfig fonts-symbola libharfbuzz-subset0 qpdf poppler-utils chromium
+# tests of the web interface drive Debian's Chromium (with Playwright's own driver);
+# postgresql: the tests of the PostgreSQL store start a throwaway server of their own as the
+# postgres user (tests/pg.py); the system's own cluster is not used.
+SYSTEM_PACKAGES := fonts-noto-cjk fontconfig fonts-symbola libharfbuzz-subset0 qpdf poppler-utils chromium postgresql
 
 .PHONY: setup system-packages demo test bench lint format clean
 
@@ -27,6 +29,7 @@ system-packages:
 	command -v qpdf >/dev/null 2>&1 || missing="$$missing qpdf"; \
 	command -v pdffonts >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \

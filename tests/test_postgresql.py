@@ -420,6 +420,28 @@ def test_a_failed_statement_whose_error_was_caught_stores_nothing(store):
     assert store.count() == 1
 
 
+def test_connections_the_server_dropped_are_replaced(store, pg_database):
+    with store.transaction() as txn:
+        txn.insert(case(1))
+    assert store.count() == 1  # a kept connection, idle now
+    with sql(pg_database) as conn:  # a restart, an idle timeout: the server ends them
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'complaintforms' AND pid <> pg_backend_pid()"
+        )
+    time.sleep(0.2)
+    assert store.count() == 1
+    with sql(pg_database) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'complaintforms' AND pid <> pg_backend_pid()"
+        )
+    time.sleep(0.2)
+    with store.transaction() as txn:
+        txn.insert(case(2))
+    assert store.count() == 2
+
+
 def test_records_keep_their_json_as_written(store):
     """Key order, numbers and text come back as stored (a `case export` of this store is
     the same as of the TinyDB one)."""
@@ -460,6 +482,25 @@ def test_a_step_reads_only_the_months_that_hold_what_it_asks_for(store):
         "TS-2026-000003",
     ]
     assert list(store.iter_records(statuses=["archived"])) == []
+
+
+def test_a_lookup_of_some_months_reads_only_those(store):
+    with store.transaction() as txn:
+        for n, month in ((1, "2026-01"), (2, "2026-02"), (3, "2026-03")):
+            txn.insert(case(n, month, complainant={"name": "王小明", "phone": "13812345678"}))
+    assert store.months() == ["2026-01", "2026-02", "2026-03"]
+
+    def found(**query) -> list[str]:
+        return [c["case_no"] for c in store.find_cases(**query)]
+
+    assert found(phone="5678", months=["2026-03", "2026-01"]) == [
+        "TS-2026-000001",
+        "TS-2026-000003",
+    ]
+    assert found(name="小明", months=["2026-02"]) == ["TS-2026-000002"]
+    assert found(phone="5678", name="王", months=["2026-12"]) == []
+    assert found(name="小明", months=[]) == []
+    assert found(months=["2026-02"]) == ["TS-2026-000002"]
 
 
 # -- check ---------------------------------------------------------------------------------------------
@@ -517,3 +558,62 @@ def test_a_lookup_is_answered_from_indexes_not_by_reading_every_case(store, pg_d
         name_sql, name_params = store.lookup_query(phone=None, name="户1999")
         plan = _plan(conn, name_sql, name_params)
         assert "name_grams_pkey" in plan and "Seq Scan" not in plan, plan
+
+
+# -- the library on this store ------------------------------------------------------------------------
+def test_the_whole_procedure_runs_on_the_postgresql_store(pg_database, tmp_path):
+    """The library, unchanged, on this store: every file in the database, the local copies
+    under records/ only where a path is asked for."""
+    import shutil
+
+    from complaintforms.services import archive
+    from complaintforms.services import procedure as p
+    from complaintforms.services.cases import register_case
+    from complaintforms.services.reports import build_report
+    from complaintforms.workspace import Workspace, init_workspace
+
+    from .test_register import FULL_CASE
+
+    root = init_workspace(tmp_path / "ws").root
+    shutil.rmtree(root / "records")
+    store = PostgresStore(pg_database, root / "records")
+    ws = Workspace(root, store=store)
+    case_no = register_case(ws, dict(FULL_CASE))["case_no"]
+    p.accept_case(ws, case_no, by="吴芳", department="SVC", at="2026-11-16T10:00:00+08:00")
+    slip = p.issue_slip(ws, case_no, by="吴芳")
+    p.return_slip(
+        ws,
+        case_no,
+        by="李明",
+        at="2026-11-18T16:00:00+08:00",
+        findings="属实",
+        cause=None,
+        responsible=None,
+        plan="返修",
+        approved_by="王强",
+        result="已返修",
+        customer_signed=True,
+    )
+    p.callback_case(ws, case_no, by="吴芳", satisfaction="满意", at="2026-11-19T09:00:00+08:00")
+    p.close_case(ws, case_no, by="赵敏", summary="已解决", at="2026-11-19T10:00:00+08:00")
+    p.signoff_cases(ws, [case_no], by="赵敏", at="2026-11-20T09:00:00+08:00")
+    built = archive.build(ws, [case_no], by="档案员")
+    assert archive.verify(ws)["verified"] == 1
+    report = build_report(ws, "2026Q4", by="赵敏")
+
+    stored = store.get(case_no)
+    assert stored["status"] == "archived"
+    pdf = slip.documents[0]["path"]
+    assert (
+        pdf.startswith("records/") and store.read_file(pdf.removeprefix("records/"))[:4] == b"%PDF"
+    )
+    assert ws.local_path(pdf) == root / pdf and (root / pdf).read_bytes()[:4] == b"%PDF"
+    assert store.file_exists(built.bundles[0]["bundle"].removeprefix("records/"))
+    assert {f["format"] for f in report["files"]} == {"pdf", "docx", "csv"}
+    assert [e["action"] for e in store.history(case_no)][:3] == [
+        "case.new",
+        "case.accept",
+        "slip.issue",
+    ]
+    assert store.verify_audit() == [] and store.check()[0] == []
+    store.close()

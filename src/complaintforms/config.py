@@ -87,6 +87,10 @@ class Config:
     repeat_window_days: int = 90
     # this many complainants or more make a group complaint (群体投诉)
     group_threshold: int = 5
+    # where the records are (DESIGN.md section 10): "tinydb" (records/) or "postgresql"
+    # with `storage_dsn` (COMPLAINTFORMS_DSN overrides it: keeps passwords out of the file)
+    storage_backend: str = "tinydb"
+    storage_dsn: str = ""
 
     def enum_additions(self, name: str) -> dict[str, str]:
         """Codes this workspace adds to an enumeration of domain.enums (code -> label)."""
@@ -279,7 +283,25 @@ def parse_config(raw: Any, path: Path) -> Config:
         form_overrides=_form_overrides(r, top.get("forms")),
         language=_language(r, top.get("language")),
         scan=_scan(r, top.get("scan")),
+        **_storage(r, top.get("storage")),
     )
+
+
+STORAGE_BACKENDS = ("tinydb", "postgresql")
+
+
+def _storage(r: _Reader, raw: Any) -> dict[str, str]:
+    storage = r.mapping(raw, "storage", required=False, known=("backend", "dsn"))
+    backend = r.text(storage.get("backend"), "storage.backend", required=False, default="tinydb")
+    if backend not in STORAGE_BACKENDS:
+        raise r.fail(
+            "storage.backend",
+            N_("unknown backend {value}; known: {known}"),
+            value=repr(backend),
+            known=", ".join(STORAGE_BACKENDS),
+        )
+    dsn = r.text(storage.get("dsn"), "storage.dsn", required=False, default="")
+    return {"storage_backend": backend, "storage_dsn": dsn}
 
 
 TOP_KEYS = (
@@ -302,6 +324,7 @@ TOP_KEYS = (
     "extra_fields",
     "forms",
     "scan",
+    "storage",
 )
 # The built-in kinds of penalty (警告 小过 大过; DESIGN.md section 1, step 7).
 BUILTIN_PENALTIES = {"warning": "警告", "minor_demerit": "小过", "major_demerit": "大过"}

@@ -18,6 +18,7 @@ from complaintforms.storage.base import Store
 from complaintforms.storage.paths import stored_path
 
 ENV_VAR = "COMPLAINTFORMS_WORKSPACE"
+DSN_VAR = "COMPLAINTFORMS_DSN"
 
 
 def defaults_dir() -> Path:
@@ -84,6 +85,19 @@ class Workspace:
 
     @cached_property
     def store(self) -> Store:
+        """The configured backend (DESIGN.md section 10): TinyDB files under records/, or a
+        PostgreSQL database (COMPLAINTFORMS_DSN, else storage.dsn), for which records/
+        holds only the local copies of files that commands print."""
+        if self.config.storage_backend == "postgresql":
+            from complaintforms.storage.postgresql import PostgresStore
+
+            dsn = os.environ.get(DSN_VAR) or self.config.storage_dsn
+            if not dsn:
+                raise WorkspaceError(
+                    N_("storage.backend is postgresql but no dsn is set (storage.dsn or {var})"),
+                    var=DSN_VAR,
+                )
+            return PostgresStore(dsn, self.records_dir)
         from complaintforms.storage.tinydb import TinyDBStore
 
         return TinyDBStore(self.records_dir)

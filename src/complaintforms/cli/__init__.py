@@ -5,6 +5,7 @@ from complaintforms.cli import (  # noqa: F401
     archive,
     audit,
     commands,
+    db,
     evidence,
     procedure,
     registers,

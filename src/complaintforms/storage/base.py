@@ -327,6 +327,13 @@ class Transaction(ABC):
     def current_doc_serial(self) -> int:
         """The last document serial handed out."""
 
+    def bump_doc_serial(self, serial: int) -> None:
+        """Make sure the document serial never hands out `serial` again (`db copy`: a
+        copied store goes on from the serial of the one it was copied from). A backend sets
+        it in one step; this default hands the serials out up to it."""
+        while self.current_doc_serial() < serial:
+            self.next_doc_serial()
+
     # -- files ---------------------------------------------------------------------------------
     @abstractmethod
     def put_file(self, path: str, data: bytes) -> None:
@@ -416,6 +423,17 @@ class Store(ABC):
 
     @abstractmethod
     def count(self, collection: str = "cases") -> int: ...
+
+    # -- counters -----------------------------------------------------------------------------
+    def counter_values(self) -> dict[str, int]:
+        """Every named counter and the last number it handed out, by name (`db copy`)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list its counters")
+
+    def document_serial(self) -> int:
+        """The last document serial handed out, as committed (`db copy`). This default reads
+        it in a transaction (taking the write lock); a backend reads it without one."""
+        with self.transaction() as txn:
+            return txn.current_doc_serial()
 
     # -- files -------------------------------------------------------------------------------
     @abstractmethod

@@ -132,6 +132,14 @@ class MemoryStore(base.Store):
     def count(self, collection: str = "cases") -> int:
         return len(self.records[collection])
 
+    def counter_values(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self.counters.items()))
+
+    def document_serial(self) -> int:
+        with self._lock:
+            return self.doc_serial
+
     # -- files ----------------------------------------------------------------------------------
     def read_file(self, path: str) -> bytes:
         with self._lock:
@@ -291,6 +299,9 @@ class MemoryTransaction(base.Transaction):
 
     def current_doc_serial(self) -> int:
         return self.doc_serial
+
+    def bump_doc_serial(self, serial: int) -> None:
+        self.doc_serial = max(self.doc_serial, int(serial))
 
     def put_file(self, path: str, data: bytes) -> None:
         self.files[path] = bytes(data)

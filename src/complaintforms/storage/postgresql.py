@@ -472,8 +472,23 @@ class PostgresStore(base.Store):
             self._give(conn)
 
     def _rows(self, sql: str, params: Any = None, *, binary: bool = False) -> list[tuple]:
-        with self._conn() as conn:
-            return conn.execute(sql, params, binary=binary).fetchall()
+        """One query's rows. A kept connection the server has dropped meanwhile (a restart,
+        an idle timeout) is replaced once, as reading changes nothing."""
+        import psycopg
+
+        for attempt in (1, 2):
+            conn = self._take()
+            try:
+                return conn.execute(sql, params, binary=binary).fetchall()
+            except psycopg.OperationalError as exc:
+                if attempt == 1 and conn.broken:
+                    continue
+                raise self._error(exc) from None
+            except psycopg.Error as exc:
+                raise self._error(exc) from None
+            finally:
+                self._give(conn)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         """Close the idle connections (a transaction's own closes when it ends)."""
@@ -573,12 +588,21 @@ class PostgresStore(base.Store):
             for (body,) in rows:
                 yield _loads(body)
 
-    def lookup_query(self, *, phone: str | None, name: str | None) -> tuple[str, list] | None:
+    def lookup_query(
+        self, *, phone: str | None, name: str | None, months: Iterable[str] | None = None
+    ) -> tuple[str, list] | None:
         """The query `find_cases` asks (SQL and its values), None when nothing can match:
         a phone's reversed digits by range on their index, a part of a name by the pairs of
-        characters it has (every one of them) on the name grams' index."""
+        characters it has (every one of them) on the name grams' index; of `months` only,
+        when given."""
         conditions = ["collection = 'cases'"]
         params: list[Any] = []
+        if months is not None:
+            wanted = sorted(set(months))
+            if not wanted:
+                return None
+            conditions.append("partition = ANY(%s)")
+            params.append(wanted)
         if phone is not None:
             digits = phone_digits(phone)
             if not digits:
@@ -598,13 +622,19 @@ class PostgresStore(base.Store):
         sql = f"SELECT body FROM records WHERE {' AND '.join(conditions)} ORDER BY partition, ord"
         return sql, params
 
-    def find_cases(self, *, phone: str | None = None, name: str | None = None) -> Iterator[dict]:
+    def find_cases(
+        self,
+        *,
+        phone: str | None = None,
+        name: str | None = None,
+        months: Iterable[str] | None = None,
+    ) -> Iterator[dict]:
         """From the indexes (lookup_query), then every record found checked as
         base.lookup_matches says, in the order of iter_records."""
         if phone is None and name is None:
-            yield from self.iter_records("cases")
+            yield from self.iter_records("cases", months=months)
             return
-        query = self.lookup_query(phone=phone, name=name)
+        query = self.lookup_query(phone=phone, name=name, months=months)
         if query is None:
             return
         for (body,) in self._rows(*query):
@@ -612,8 +642,23 @@ class PostgresStore(base.Store):
             if lookup_matches(record, phone, name):  # as the record says
                 yield record
 
+    def months(self, collection: str = "cases") -> list[str]:
+        """The months that hold records, from the index by month (partitions)."""
+        return self.partitions(collection)
+
     def count(self, collection: str = "cases") -> int:
         return self._rows("SELECT count(*) FROM records WHERE collection = %s", (collection,))[0][0]
+
+    # -- counters ------------------------------------------------------------------------------
+    def counter_values(self) -> dict[str, int]:
+        return {
+            name: value
+            for name, value in self._rows("SELECT name, value FROM counters ORDER BY name")
+        }
+
+    def document_serial(self) -> int:
+        rows = self._rows("SELECT value FROM doc_serial WHERE one")
+        return rows[0][0] if rows else 0
 
     # -- files ------------------------------------------------------------------------------------
     def read_file(self, path: str) -> bytes:
@@ -883,12 +928,21 @@ class PostgresTransaction(base.Transaction):
             return self
         conn = store._take()
         timeout_ms = max(1, int(store.lock_timeout * 1000))
+        begin = (
+            "BEGIN ISOLATION LEVEL READ COMMITTED;"
+            f" SET LOCAL lock_timeout = {timeout_ms};"
+            f" SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+        )
         try:
-            conn.execute(
-                "BEGIN ISOLATION LEVEL READ COMMITTED;"
-                f" SET LOCAL lock_timeout = {timeout_ms};"
-                f" SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-            )
+            try:
+                conn.execute(begin)
+            except psycopg.OperationalError:
+                if not conn.broken:
+                    raise
+                # A kept connection the server dropped meanwhile: nothing was begun on it.
+                store._give(conn)
+                conn = store._take()
+                conn.execute(begin)
         except psycopg.errors.LockNotAvailable:
             with contextlib.suppress(psycopg.Error):
                 conn.execute("ROLLBACK")
@@ -1064,6 +1118,9 @@ class PostgresTransaction(base.Transaction):
     def current_doc_serial(self) -> int:
         return self._exec("SELECT value FROM doc_serial WHERE one").fetchone()[0]
 
+    def bump_doc_serial(self, serial: int) -> None:
+        self._exec("UPDATE doc_serial SET value = greatest(value, %s) WHERE one", (int(serial),))
+
     # -- files ------------------------------------------------------------------------------------------
     def put_file(self, path: str, data: bytes) -> None:
         self._exec(
@@ -1121,3 +1178,69 @@ class PostgresTransaction(base.Transaction):
             ),
         )
         return event
+
+    def append_events(self, events: Iterable[dict]) -> dict:
+        """Existing events appended as they are, in order, keeping every field (seq, at,
+        by, prev, hash): `db copy` of another store's audit log, verbatim. Each must follow
+        the head, as the chain trigger checks (so a whole log from genesis is accepted, onto
+        an empty one); an event whose hash does not match its fields is refused, so that a
+        copy never takes in an altered history. The head afterwards."""
+        import psycopg
+
+        seq, hash_, month = self._exec(
+            "SELECT seq, hash, month FROM audit_head WHERE one FOR UPDATE"
+        ).fetchone()
+        batch: list[tuple] = []
+
+        def flush() -> None:
+            try:
+                with self.conn.cursor() as cur:
+                    cur.executemany(
+                        """
+                        INSERT INTO audit (seq, month, at, actor, action, case_key, prev, hash,
+                                           body)
+                        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::json)
+                        """,
+                        batch,
+                    )
+            except psycopg.Error as exc:
+                raise self.store._error(exc) from None
+            batch.clear()
+
+        for event in events:
+            if (
+                not isinstance(event, dict)
+                or event.get("seq") != seq + 1
+                or event.get("prev") != hash_
+                or not isinstance(event.get("at"), str)
+                or not isinstance(event.get("action"), str)
+                or base.event_hash(event) != event.get("hash")
+            ):
+                raise StorageError(
+                    N_(
+                        "audit event {seq} does not follow event {head} of the chain, or was "
+                        "altered: not copied"
+                    ),
+                    seq=event.get("seq") if isinstance(event, dict) else "?",
+                    head=seq,
+                )
+            month = max(month, event["at"][:7])
+            seq, hash_ = event["seq"], event["hash"]
+            batch.append(
+                (
+                    seq,
+                    month,
+                    event["at"],
+                    event.get("by"),
+                    event["action"],
+                    event.get("case"),
+                    event["prev"],
+                    hash_,
+                    orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode("utf-8"),
+                )
+            )
+            if len(batch) >= CHUNK:
+                flush()
+        if batch:
+            flush()
+        return {"seq": seq, "hash": hash_}

@@ -505,6 +505,15 @@ class TinyDBStore(base.Store):
     def count(self, collection: str = "cases") -> int:
         return sum(1 for _ in self.iter_index(collection))
 
+    def counter_values(self) -> dict[str, int]:
+        """The counters of index.json, by name."""
+        self._ensure_consistent()
+        return dict(sorted(self.read_index().get("counters", {}).items()))
+
+    def document_serial(self) -> int:
+        self._ensure_consistent()
+        return self.read_index().get("doc_serial", 0)
+
     # -- files -----------------------------------------------------------------------------------
     def read_file(self, path: str) -> bytes:
         self._ensure_consistent()
@@ -965,6 +974,11 @@ class Transaction(base.Transaction):
         self.index["doc_serial"] += 1
         self._dirty.add("index.json")
         return self.index["doc_serial"]
+
+    def bump_doc_serial(self, serial: int) -> None:
+        if int(serial) > self.index["doc_serial"]:
+            self.index["doc_serial"] = int(serial)
+            self._dirty.add("index.json")
 
     def put_file(self, path: str, data: bytes) -> None:
         """Written (fsynced) to records/.tmp now, moved into place when the commit applies."""
