@@ -130,6 +130,24 @@ def main(n: int = 100_000) -> list[tuple[str, float, float]]:
     )
     try:
         wait_up(port)
+        if os.environ.get("BENCH_PROFILE"):  # py-spy's view of the server under the load
+            subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "-p",
+                    str(server.pid),
+                    "-d",
+                    "60",
+                    "-f",
+                    "speedscope",
+                    "-o",
+                    os.environ["BENCH_PROFILE"],
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         sessions = [Session(port) for _ in names]
         for session, name in zip(sessions, names, strict=True):
             session.login(name)

@@ -172,7 +172,7 @@ def test_a_lookup_reads_one_phone_shard_and_only_the_months_it_found(cf, ws, mon
     made = office(cf)
     read: list[str] = []
     partitions: list[str] = []
-    original_json, original_partition = TinyDBStore._read_json, TinyDBStore.read_partition
+    original_json, original_partition = TinyDBStore._read_json, TinyDBStore._partition
 
     def spy_json(self, rel):
         read.append(rel)
@@ -183,7 +183,7 @@ def test_a_lookup_reads_one_phone_shard_and_only_the_months_it_found(cf, ws, mon
         return original_partition(self, key, collection)
 
     monkeypatch.setattr(TinyDBStore, "_read_json", spy_json)
-    monkeypatch.setattr(TinyDBStore, "read_partition", spy_partition)
+    monkeypatch.setattr(TinyDBStore, "_partition", spy_partition)
     assert [c["case_no"] for c in ws.store.find_cases(phone="88886666")] == [made["li"]]
     assert [r for r in read if r.startswith("index/phone-")] == [lookup_rel("phone", "6666")]
     assert not [r for r in read if r.startswith("index/name-")]

@@ -258,10 +258,10 @@ def test_overdue_listing_reads_only_months_with_open_cases(ws, monkeypatch):
     assert check_database(ws).ok
 
     read: list[str] = []
-    real = ws.store.read_partition
+    real = ws.store._partition
     monkeypatch.setattr(
         ws.store,
-        "read_partition",
+        "_partition",
         lambda key, collection="cases": read.append(key) or real(key, collection),
     )
     overdue = [c["case_no"] for c in list_cases(ws, CaseFilter(overdue=True))]

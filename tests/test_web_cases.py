@@ -595,14 +595,14 @@ def test_the_desk_reads_only_the_months_that_hold_open_cases(ws, web, monkeypatc
     void_case(ws, numbers["2026-03"], by="吴芳", reason="重复登记")
     store = clerk.app.extensions["complaintforms"].get().store
     read: list[str] = []
-    original = store.read_partition
+    original = store._partition
 
     def spy(key, collection="cases"):
         if collection == "cases":
             read.append(key)
         return original(key, collection)
 
-    monkeypatch.setattr(store, "read_partition", spy)
+    monkeypatch.setattr(store, "_partition", spy)
     page = clerk.text("/")
     assert numbers["2026-02"] in page and numbers["2026-01"] not in page
     assert read == ["2026-02"]  # not the months holding only settled cases

@@ -42,9 +42,11 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -147,6 +149,60 @@ HISTORY_FORMAT = 1
 HISTORY_SHARDS = 256
 
 
+class ReadCache:
+    """What one process has parsed of the records' files, kept while the file is unchanged:
+    its stamp (inode, mtime, size) is looked at on every read, and a commit replaces a file
+    whole (a new inode), so a reader never sees a stale one. A month's partition is kept as
+    each record's own JSON, so that reading one case parses one case (a case page, a
+    session) and a record handed out is always a fresh copy nobody else holds; an index
+    shard is kept parsed (only this module reads them, and never changes them). The
+    newest `size` files are kept (a month of 1,000 cases is about 1.5 MB)."""
+
+    def __init__(self, size: int = 24):
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Path, tuple[tuple, Any]] = OrderedDict()
+
+    _shared: dict[Path, ReadCache] = {}
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def of(cls, records: Path) -> ReadCache:
+        """One cache per records folder in a process, shared by every store opened on it
+        (each thread of the web server opens its own)."""
+        key = Path(records).resolve()
+        with cls._shared_lock:
+            if key not in cls._shared:
+                cls._shared[key] = cls()
+            return cls._shared[key]
+
+    def get(self, path: Path, parse) -> Any:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            hit = self._items.get(path)
+            if hit is not None and hit[0] == stamp:
+                self._items.move_to_end(path)
+                return hit[1]
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            value = parse(raw)
+        except orjson.JSONDecodeError:
+            raise StorageError(damaged(path)) from None
+        with self._lock:
+            self._items[path] = (stamp, value)
+            self._items.move_to_end(path)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
 def history_rel(key: str) -> str:
     return f"index/history-{zlib.crc32(key.encode('utf-8')) % HISTORY_SHARDS:03d}.json"
 
@@ -176,6 +232,7 @@ class TinyDBStore(base.Store):
         self.records = Path(records)
         self.lock_timeout = lock_timeout
         self._lock = None
+        self._cache = ReadCache.of(self.records)
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -295,15 +352,8 @@ class TinyDBStore(base.Store):
         return index
 
     def _read_json(self, rel: str) -> Any:
-        path = self.records / rel
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            return loads(raw)
-        except orjson.JSONDecodeError:
-            raise StorageError(damaged(path)) from None
+        """An index shard (index/...), parsed once while it is unchanged; read only."""
+        return self._cache.get(self.records / rel, lambda raw: loads(raw) if raw.strip() else None)
 
     def locate(self, key: str, collection: str = "cases", index: dict | None = None):
         """[partition, doc id] of a case (or opinion), or None; reads one index shard."""
@@ -336,28 +386,29 @@ class TinyDBStore(base.Store):
         for n in range(index["shards"]):
             yield from (self._read_json(f"index/{collection}-{n:02d}.json") or {}).items()
 
+    def _partition(self, key: str, collection: str = "cases") -> dict[str, tuple[Any, bytes]]:
+        """A partition's records as {doc id: (status, the record's JSON)}, from the cache."""
+
+        def parse(raw: bytes) -> dict:
+            docs = (loads(raw) or {}).get(collection, {}) if raw.strip() else {}
+            return {i: (d.get(COUNTED_FIELD), orjson.dumps(d)) for i, d in docs.items()}
+
+        return self._cache.get(self.records / self.partition_rel(key, collection), parse) or {}
+
     def read_partition(self, key: str, collection: str = "cases") -> dict:
-        path = self.records / self.partition_rel(key, collection)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return {}
-        try:
-            return (loads(raw) or {}).get(collection, {})
-        except orjson.JSONDecodeError:
-            raise StorageError(damaged(path)) from None
+        return {i: loads(raw) for i, (_, raw) in self._partition(key, collection).items()}
 
     def get(self, key: str, collection: str = "cases") -> dict:
         self._ensure_consistent()
         where = self.locate(key, collection)
         if where is None:
             raise base.no_record(key, collection)
-        doc = self.read_partition(where[0], collection).get(str(where[1]))
-        if doc is None:
+        entry = self._partition(where[0], collection).get(str(where[1]))
+        if entry is None:
             raise StorageError(
                 N_("{key}: listed in the index but missing from its partition"), key=key
             )
-        return doc
+        return loads(entry[1])
 
     def partitions(self, collection: str = "cases") -> list[str]:
         folder = self.records / collection
@@ -393,13 +444,13 @@ class TinyDBStore(base.Store):
             if where is None:
                 raise base.no_record(key, collection)
             if where[0] not in partitions:
-                partitions[where[0]] = self.read_partition(where[0], collection)
-            doc = partitions[where[0]].get(str(where[1]))
-            if doc is None:
+                partitions[where[0]] = self._partition(where[0], collection)
+            entry = partitions[where[0]].get(str(where[1]))
+            if entry is None:
                 raise StorageError(
                     N_("{key}: listed in the index but missing from its partition"), key=key
                 )
-            out.append(doc)
+            out.append(loads(entry[1]))
         return out
 
     def iter_records(
@@ -410,17 +461,22 @@ class TinyDBStore(base.Store):
         statuses: Iterable[str] | None = None,
     ) -> Iterator[dict]:
         """Partition by partition (oldest first), in registration order; with `statuses`,
-        only the partitions whose counts hold such records."""
+        only the partitions whose counts hold such records, and of them only such records
+        (the others are not even parsed)."""
         self._ensure_consistent()
         keys = self.partitions(collection) if months is None else sorted(set(months))
+        wanted = None
         if statuses is not None:
-            having = self.partitions_with(statuses, collection)
+            wanted = set(statuses)
+            having = self.partitions_with(wanted, collection)
             if having is not None:
                 keys = sorted(set(keys) & set(having))
         for key in keys:
-            docs = self.read_partition(key, collection)
-            for doc_id in sorted(docs, key=int):
-                yield docs[doc_id]
+            entries = self._partition(key, collection)
+            for doc_id in sorted(entries, key=int):
+                status, raw = entries[doc_id]
+                if wanted is None or not isinstance(status, str) or status in wanted:
+                    yield loads(raw)
 
     def find_cases(
         self,
@@ -475,12 +531,13 @@ class TinyDBStore(base.Store):
             where = case_shards[rel].get(case_no)
             if where is not None and (wanted is None or where[0] in wanted):
                 places.append((where[0], int(where[1])))
-        docs: dict = {}
+        entries: dict = {}
         current = None
         for partition, doc_id in sorted(places):
             if partition != current:
-                docs, current = self.read_partition(partition), partition
-            doc = docs.get(str(doc_id))
+                entries, current = self._partition(partition), partition
+            entry = entries.get(str(doc_id))
+            doc = loads(entry[1]) if entry is not None else None
             if doc is not None and lookup_matches(doc, phone, name):  # as the records say
                 yield doc
 
