@@ -91,6 +91,10 @@ def peak_memory_mb(pid: int) -> float:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
                     total += int(line.split()[1])
+                    name = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ")[:80]
+                    print(
+                        f"peak {int(line.split()[1]) // 1024} MB: {name.decode()}", file=sys.stderr
+                    )
         except OSError:
             pass
     return total / 1024

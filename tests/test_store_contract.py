@@ -404,3 +404,17 @@ def test_the_months_that_hold_records(store):
     with store.transaction() as txn:
         txn.replace(case(1, "2026-10"))
     assert store.months() == ["2026-10", "2026-11"]
+
+
+def test_a_months_cases_newest_received_first(store):
+    late = {**case(3, "2026-11"), "received_at": "2026-11-02T09:00:00+08:00"}  # entered last
+    with store.transaction() as txn:
+        txn.insert(case(1, "2026-11"))
+        txn.insert({**case(2, "2026-11", "closed"), "received_at": "2026-11-20T09:00:00+08:00"})
+        txn.insert(late)
+        txn.insert(case(4, "2026-10"))
+    newest = [c["case_no"] for c in store.iter_newest("2026-11")]
+    assert newest == ["TS-2026-000002", "TS-2026-000001", "TS-2026-000003"]
+    open_ = [c["case_no"] for c in store.iter_newest("2026-11", ["registered"])]
+    assert open_ == ["TS-2026-000001", "TS-2026-000003"]
+    assert list(store.iter_newest("2026-09")) == []

@@ -51,9 +51,7 @@ def newest_first(
 ) -> Iterator[dict]:
     """The stored cases of `months`, newest received first, one month read at a time."""
     for month in sorted(set(months), reverse=True):
-        cases = list(ws.store.iter_records(months=[month], statuses=statuses or None))
-        cases.sort(key=lambda c: (c.get("received_at") or "", c.get("case_no") or ""), reverse=True)
-        yield from cases
+        yield from ws.store.iter_newest(month, statuses or None)
 
 
 # -- the search box ---------------------------------------------------------------------------------

@@ -415,6 +415,19 @@ class Store(ABC):
             if lookup_matches(record, phone, name):
                 yield record
 
+    def iter_newest(self, month: str, statuses: Iterable[str] | None = None) -> Iterator[dict]:
+        """The cases received in one month, newest received first (then by number), with
+        `statuses` only those; lazily, so that a listing that stops at its page reads no
+        more. This default sorts the month; a backend may answer from what it keeps."""
+        wanted = None if statuses is None else set(statuses)
+        cases = [
+            c
+            for c in self.iter_records("cases", months=[month], statuses=wanted)
+            if wanted is None or c.get("status") in wanted
+        ]
+        cases.sort(key=lambda c: (c.get("received_at") or "", c.get("case_no") or ""), reverse=True)
+        yield from cases
+
     def months(self, collection: str = "cases") -> list[str]:
         """The partitions (months) that hold records of a collection, oldest first, so that a
         listing can read the newest month first and stop when its page is full. Backends

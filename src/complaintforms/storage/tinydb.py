@@ -155,25 +155,27 @@ class ReadCache:
     whole (a new inode), so a reader never sees a stale one. A month's partition is kept as
     each record's own JSON, so that reading one case parses one case (a case page, a
     session) and a record handed out is always a fresh copy nobody else holds; an index
-    shard is kept parsed (only this module reads them, and never changes them). The
-    newest `size` files are kept (a month of 1,000 cases is about 1.5 MB)."""
+    shard is kept parsed (only this module reads them, and never changes them). Files are
+    kept newest first up to `budget` bytes of the files as stored, one cache for the
+    partitions and one for the shards of each records folder in a process (every thread of
+    the web server opens a store of its own)."""
 
-    def __init__(self, size: int = 24):
-        self.size = size
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.used = 0
         self._lock = threading.Lock()
-        self._items: OrderedDict[Path, tuple[tuple, Any]] = OrderedDict()
+        self._items: OrderedDict[Path, tuple[tuple, Any, int]] = OrderedDict()
 
-    _shared: dict[Path, ReadCache] = {}
+    _shared: dict[tuple[Path, str], ReadCache] = {}
     _shared_lock = threading.Lock()
+    BUDGETS = {"partitions": 48 * 2**20, "shards": 8 * 2**20}
 
     @classmethod
-    def of(cls, records: Path) -> ReadCache:
-        """One cache per records folder in a process, shared by every store opened on it
-        (each thread of the web server opens its own)."""
-        key = Path(records).resolve()
+    def of(cls, records: Path, kind: str) -> ReadCache:
+        key = (Path(records).resolve(), kind)
         with cls._shared_lock:
             if key not in cls._shared:
-                cls._shared[key] = cls()
+                cls._shared[key] = cls(cls.BUDGETS[kind])
             return cls._shared[key]
 
     def get(self, path: Path, parse) -> Any:
@@ -196,10 +198,14 @@ class ReadCache:
         except orjson.JSONDecodeError:
             raise StorageError(damaged(path)) from None
         with self._lock:
-            self._items[path] = (stamp, value)
-            self._items.move_to_end(path)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            old = self._items.pop(path, None)
+            if old is not None:
+                self.used -= old[2]
+            self._items[path] = (stamp, value, len(raw))
+            self.used += len(raw)
+            while self.used > self.budget and len(self._items) > 1:
+                _, (_, _, size) = self._items.popitem(last=False)
+                self.used -= size
         return value
 
 
@@ -232,7 +238,8 @@ class TinyDBStore(base.Store):
         self.records = Path(records)
         self.lock_timeout = lock_timeout
         self._lock = None
-        self._cache = ReadCache.of(self.records)
+        self._cache = ReadCache.of(self.records, "partitions")
+        self._shards = ReadCache.of(self.records, "shards")
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -353,7 +360,7 @@ class TinyDBStore(base.Store):
 
     def _read_json(self, rel: str) -> Any:
         """An index shard (index/...), parsed once while it is unchanged; read only."""
-        return self._cache.get(self.records / rel, lambda raw: loads(raw) if raw.strip() else None)
+        return self._shards.get(self.records / rel, lambda raw: loads(raw) if raw.strip() else None)
 
     def locate(self, key: str, collection: str = "cases", index: dict | None = None):
         """[partition, doc id] of a case (or opinion), or None; reads one index shard."""
@@ -386,17 +393,27 @@ class TinyDBStore(base.Store):
         for n in range(index["shards"]):
             yield from (self._read_json(f"index/{collection}-{n:02d}.json") or {}).items()
 
-    def _partition(self, key: str, collection: str = "cases") -> dict[str, tuple[Any, bytes]]:
-        """A partition's records as {doc id: (status, the record's JSON)}, from the cache."""
+    def _partition(
+        self, key: str, collection: str = "cases"
+    ) -> dict[str, tuple[Any, bytes, tuple]]:
+        """A partition's records as {doc id: (status, the record's JSON, (received_at,
+        number))}, from the cache."""
 
         def parse(raw: bytes) -> dict:
             docs = (loads(raw) or {}).get(collection, {}) if raw.strip() else {}
-            return {i: (d.get(COUNTED_FIELD), orjson.dumps(d)) for i, d in docs.items()}
+            return {
+                i: (
+                    d.get(COUNTED_FIELD),
+                    orjson.dumps(d),
+                    (str(d.get("received_at") or ""), str(d.get("case_no") or "")),
+                )
+                for i, d in docs.items()
+            }
 
         return self._cache.get(self.records / self.partition_rel(key, collection), parse) or {}
 
     def read_partition(self, key: str, collection: str = "cases") -> dict:
-        return {i: loads(raw) for i, (_, raw) in self._partition(key, collection).items()}
+        return {i: loads(entry[1]) for i, entry in self._partition(key, collection).items()}
 
     def get(self, key: str, collection: str = "cases") -> dict:
         self._ensure_consistent()
@@ -474,9 +491,19 @@ class TinyDBStore(base.Store):
         for key in keys:
             entries = self._partition(key, collection)
             for doc_id in sorted(entries, key=int):
-                status, raw = entries[doc_id]
+                status, raw, _ = entries[doc_id]
                 if wanted is None or not isinstance(status, str) or status in wanted:
                     yield loads(raw)
+
+    def iter_newest(self, month: str, statuses: Iterable[str] | None = None) -> Iterator[dict]:
+        """Sorted by what the cache keeps of each record; only the records handed out are
+        parsed (a page of 50 of a month of 1,000 parses 50)."""
+        self._ensure_consistent()
+        wanted = None if statuses is None else set(statuses)
+        entries = self._partition(month, "cases")
+        for status, raw, _ in sorted(entries.values(), key=lambda e: e[2], reverse=True):
+            if wanted is None or status in wanted:
+                yield loads(raw)
 
     def find_cases(
         self,
