@@ -13,6 +13,7 @@ from typing import Any
 from complaintforms import i18n
 from complaintforms.config import Config
 from complaintforms.domain import enums
+from complaintforms.domain.labels import ACTIONS, ENUM_FIELDS, label_of
 from complaintforms.domain.timeutil import display
 from complaintforms.i18n import N_, _
 
@@ -42,109 +43,7 @@ def _department(config: Config, code: str | None) -> str:
 
 
 # -- case show: every recorded field under its label -----------------------------------------
-# Dotted keys of the record (list items without their index) -> label (a message id). A key
-# is looked up whole, then without its leading parts ("reopens.handling.findings" finds
-# "handling.findings"); a key found nowhere is shown as it is, so nothing recorded is hidden.
-LABELS: dict[str, str] = {
-    "case_no": N_("case number"),
-    "status": N_("status"),
-    "received_at": N_("received"),
-    "recorded_at": N_("recorded at"),
-    "recorded_by": N_("recorded by"),
-    "late_entry": N_("late entry"),
-    "first_receiver": N_("first receiver"),
-    "channel": N_("channel"),
-    "kind": N_("kind"),
-    "severity": N_("severity"),
-    "category": N_("category"),
-    "complainant_count": N_("number of complainants"),
-    "void": N_("void"),
-    "complainant": N_("complainant"),
-    "complainant.name": N_("name"),
-    "complainant.phone": N_("phone"),
-    "complainant.address": N_("address"),
-    "complainant.anonymous": N_("anonymous"),
-    "complainant.confidential": N_("confidential"),
-    "target": N_("against"),
-    "target.type": N_("target type"),
-    "target.department": N_("department complained about"),
-    "target.staff": N_("staff member complained about"),
-    "extra": N_("extra fields"),
-    "content": N_("content"),
-    "demand": N_("demand"),
-    "decision": N_("decision"),
-    "decision.accepted": N_("accepted"),
-    "decision.reason": N_("reason"),
-    "decision.validity": N_("validity"),
-    "assignment": N_("assignment"),
-    "assignment.department": N_("department"),
-    "assignment.handler": N_("handler"),
-    "assignment.due": N_("due"),
-    "assignment.special": N_("special case"),
-    "extensions": N_("extensions"),
-    "handling": N_("handling"),
-    "handling.findings": N_("findings"),
-    "handling.cause": N_("cause"),
-    "handling.responsible": N_("responsible"),
-    "handling.plan": N_("plan"),
-    "handling.approved_by": N_("approved by"),
-    "handling.approved_at": N_("approved at"),
-    "handling.notified_at": N_("customer told at"),
-    "handling.result": N_("result"),
-    "handling.customer_signed": N_("complainant signed"),
-    "handling.resolved_at": N_("resolved at"),
-    "handling.compensation": N_("compensation"),
-    "callback": N_("call-back"),
-    "callback.satisfaction": N_("satisfaction"),
-    "callback.reached": N_("complainant reached"),
-    "callback.note": N_("note"),
-    "closure": N_("closure"),
-    "closure.summary": N_("summary"),
-    "closure.cause": N_("cause found"),
-    "closure.measures": N_("measures"),
-    "closure.penalty": N_("penalty"),
-    "closure.penalties": N_("penalties"),
-    "penalty.type": N_("penalty kind"),
-    "penalties.type": N_("penalty kind"),
-    "penalty.kind": N_("penalty kind"),
-    "penalties.kind": N_("penalty kind"),
-    "person": N_("person"),
-    "amount": N_("amount"),
-    "unit": N_("unit"),
-    "signoff": N_("signed off"),
-    "archive": N_("archive"),
-    "archive.bundle": N_("bundle"),
-    "sha256": N_("SHA-256"),
-    "attachments": N_("attachments"),
-    "documents": N_("documents"),
-    "form": N_("form"),
-    "format": N_("format"),
-    "path": N_("file"),
-    "serial": N_("serial"),
-    "pages": N_("pages"),
-    "generated_at": N_("generated at"),
-    "attachments.received_at": N_("received at"),
-    "attachments.evidence_kind": N_("kind of evidence"),
-    "attachments.name": N_("file name"),
-    "attachments.type": N_("file type"),
-    "attachments.bytes": N_("bytes"),
-    "routing_history": N_("earlier routings (sent back)"),
-    "reminders": N_("reminders"),
-    "repeat_of": N_("repeat of"),
-    "source": N_("source"),
-    "source_name": N_("source file"),
-    "amendments": N_("amendments"),
-    "changes": N_("changes"),
-    "before": N_("before"),
-    "after": N_("after"),
-    "superseded_at": N_("superseded at"),
-    "reopens": N_("earlier rounds (reopened)"),
-    "reopens.due": N_("due"),
-    "by": N_("by"),
-    "at": N_("at"),
-    "reason": N_("reason"),
-    "note": N_("note"),
-}
+# The labels, the enumeration fields and the actions: complaintforms.domain.labels.
 # The order of a case's parts; keys not named here follow in the record's own order.
 ORDER = (
     "void",
@@ -178,26 +77,11 @@ ORDER = (
 )
 # Shown in the heading line, not again below it.
 HEADING_KEYS = ("case_no", "status", "overdue")
-# Fields holding codes of an enumeration, by their last key.
-ENUM_FIELDS = {
-    "status": "status",
-    "kind": "kind",
-    "channel": "channel",
-    "severity": "severity",
-    "validity": "validity",
-    "satisfaction": "satisfaction",
-}
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def _label_of(path: str) -> str:
-    """The label of a dotted key: the message id, translated; or the key itself."""
-    parts = path.split(".")
-    for start in range(len(parts)):
-        msgid = LABELS.get(".".join(parts[start:]))
-        if msgid:
-            return _(msgid)
-    return path
+    return label_of(path, _)
 
 
 def _empty(value: Any) -> bool:
@@ -342,39 +226,6 @@ def list_text(cases: list[dict], config: Config | None = None) -> str:
             ).rstrip()
         )
     return "\n".join(rows)
-
-
-# The audit log's actions as a person reads them.
-ACTIONS = {
-    "case.new": N_("registered"),
-    "case.import": N_("imported"),
-    "case.accept": N_("accepted"),
-    "case.reject": N_("not accepted"),
-    "slip.issue": N_("feedback slip issued"),
-    "letter.issue": N_("contact letter issued"),
-    "slip.return": N_("slip returned"),
-    "scan.attach": N_("scan attached"),
-    "scan.unmatched": N_("scans kept unmatched"),
-    "case.callback": N_("called back"),
-    "case.reopen": N_("reopened"),
-    "case.close": N_("closed"),
-    "case.signoff": N_("signed off"),
-    "case.hold": N_("put under hold"),
-    "case.hold.release": N_("hold lifted"),
-    "form.render": N_("form rendered"),
-    "archive.build": N_("sealed into its bundle"),
-    "archive.dispose": N_("bundle disposed of"),
-    "case.amend": N_("corrected"),
-    "case.extend": N_("extended"),
-    "case.send_back": N_("sent back"),
-    "case.void": N_("void"),
-    "case.penalize": N_("penalty recorded"),
-    "case.attach": N_("evidence attached"),
-    "scan.assign": N_("scan assigned by hand"),
-    "major.report": N_("major complaint report issued (重大投诉呈报单)"),
-    "case.remind": N_("reminded (催办通知书)"),
-    "case.supervise": N_("supervised (督办通知书)"),
-}
 
 
 def history_text(events: list[dict]) -> str:
