@@ -66,9 +66,21 @@ def server_env(tmp_path):
     shutil.rmtree(run, ignore_errors=True)
 
 
+# COMPLAINTFORMS_TEST_STORE=postgresql: the `ws` (and `cf`) of every test keep their records
+# in a database of their own on the throwaway cluster (tests/pg.py), as `storage:` in the
+# workspace's configuration says; `make test` runs the CLI tests again so (DESIGN.md 10).
+TEST_STORE = os.environ.get("COMPLAINTFORMS_TEST_STORE", "tinydb")
+
+
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace.open(init_workspace(tmp_path / "ws").root)
+def ws(tmp_path: Path, request) -> Workspace:
+    root = init_workspace(tmp_path / "ws").root
+    if TEST_STORE == "postgresql":
+        dsn = request.getfixturevalue("pg_database")
+        with open(root / "complaintforms.yaml", "a", encoding="utf-8") as fh:
+            fh.write(f"\nstorage:\n  backend: postgresql\n  dsn: {json.dumps(dsn)}\n")
+        assert Workspace.open(root).store.location != str(root / "records")
+    return Workspace.open(root)
 
 
 class Runner:

@@ -130,7 +130,8 @@ def test_render_server_serves_the_next_command(tmp_path, server_env, monkeypatch
         "-w", str(root), "--json", "case", "new", "--from", "-", env=server_env, input_text=case
     )
     assert second.returncode == 0, second.stderr
-    assert renderd.status(ws.forms_dir, ws.config.font_sans)["served"] == 1
+    # one card: the PDF and the docx, asked for on two connections
+    assert renderd.status(ws.forms_dir, ws.config.font_sans)["served"] == 2
     made = json.loads(second.stdout)
     pdf = root / next(d["path"] for d in made["documents"] if d["format"] == "pdf")
     text = pdf_text(pdf)
@@ -151,7 +152,7 @@ def test_render_server_serves_the_next_command(tmp_path, server_env, monkeypatch
         "-w", str(root), "case", "new", "--from", "-", env=server_env, input_text=glyphless
     )
     assert third.returncode == 1 and "would print as an empty box" in third.stderr
-    assert renderd.status(ws.forms_dir, ws.config.font_sans)["served"] == 2
+    assert renderd.status(ws.forms_dir, ws.config.font_sans)["served"] == 4  # PDF and docx
     assert ws.store.count() == 2
 
     # A server that has gone away leaves its socket behind; the next command renders itself.
@@ -165,3 +166,50 @@ def test_render_server_serves_the_next_command(tmp_path, server_env, monkeypatch
         root
         / next(d["path"] for d in json.loads(fourth.stdout)["documents"] if d["format"] == "pdf")
     )
+
+
+def test_a_server_of_two_workers_renders_a_card_on_both_and_leaves_as_one(
+    ws, server_env, monkeypatch
+):
+    """What `serve` starts: two render processes on one socket. A card's PDF and docx are
+    rendered by both at once; the docs are those the in-process renderer makes; stopping
+    the first stops the other."""
+    for key, value in server_env.items():
+        monkeypatch.setenv(key, value)
+    renderd.start(ws.forms_dir, ws.config.font_sans, workers=2, wait=180)
+    info = renderd.status(ws.forms_dir, ws.config.font_sans)
+    assert info is not None and len(info["workers"]) == 2
+    for pid in info["workers"]:
+        os.kill(pid, 0)  # both alive
+    from complaintforms.documents.pipeline import prepare
+    from complaintforms.services.cases import register_case
+
+    case = register_case(ws, dict(CASE), render=False)
+    doc = prepare(ws, case, "record_card", serial=1, at=case["received_at"])
+    spec, context = doc.spec, doc.context
+    files = renderd.render(ws.forms_dir, ws.config.font_sans, spec, context, ("pdf", "docx"))
+    assert set(files) == {"pdf", "docx"}
+    assert files["pdf"].startswith(b"%PDF") and files["docx"].startswith(b"PK")
+    (ws.root / "card.pdf").write_bytes(files["pdf"])
+    assert case["case_no"] in pdf_text(ws.root / "card.pdf")
+    local = RendererSet(ws.forms_dir)
+    assert len(files["docx"]) == len(local.get("docx").to_bytes(spec, context))
+    assert renderd.status(ws.forms_dir, ws.config.font_sans)["served"] == 2
+    os.kill(info["pid"], signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in info["workers"]):
+        assert time.monotonic() < deadline, "a worker outlived the server"
+        time.sleep(0.2)
+    assert renderd.status(ws.forms_dir, ws.config.font_sans) is None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap it when it is a child of this test
+    except ChildProcessError:
+        pass
+    try:
+        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

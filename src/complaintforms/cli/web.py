@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from complaintforms.cli.base import State, cli, pass_state, tr
@@ -33,9 +35,15 @@ def serve(state: State, host: str, port: int, threads: int, behind_proxy: bool) 
     """Serve the whole procedure to browsers, in the workspace's language. Users: `user add`."""
     import waitress
 
+    from complaintforms.documents import server as renderd
     from complaintforms.web import create_app
 
-    app = create_app(state.ws.root)
+    ws = state.ws
+    app = create_app(ws.root)
+    # Registrations come several at once: two render processes, started now (not by the
+    # first registration, which would render in this process and keep WeasyPrint here).
+    renderd.prefer(workers=min(2, os.cpu_count() or 1), wait=30.0)
+    renderd.start(ws.forms_dir, ws.config.font_sans)
     options: dict = {"host": host, "port": port, "threads": threads, "ident": "complaintforms"}
     if behind_proxy:
         options.update(

@@ -180,6 +180,9 @@ def render_files(
     family = ws.config.font_sans
     if "pdf" in formats:
         files = renderd.render(ws.forms_dir, family, doc.spec, doc.context, formats)
+        if files is None and renderd.waits():  # the web server: start one and wait for it
+            renderd.start(ws.forms_dir, family)
+            files = renderd.render(ws.forms_dir, family, doc.spec, doc.context, formats)
         if files is not None:
             return files
     files = render_all(renderers or RendererSet(ws.forms_dir), doc.spec, doc.context, formats)

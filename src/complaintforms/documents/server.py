@@ -13,16 +13,18 @@ document is rendered in-process as before. Its socket name carries a fingerprint
 the forms folder, the font and forms.css, so an upgrade or an edited stylesheet gets a new
 server. COMPLAINTFORMS_RENDER_SERVER=0 turns it off.
 
-Run as `python -m complaintforms.renderd FORMS_DIR FONT_FAMILY SOCKET`.
+Run as `python -m complaintforms.documents.server FORMS_DIR FONT_FAMILY SOCKET [WORKERS]`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import pickle
+import signal
 import socket
 import struct
 import subprocess
@@ -36,7 +38,19 @@ from complaintforms.errors import ComplaintFormsError, RenderError
 PROTOCOL = 2
 DEFAULT_IDLE = 600.0
 TIMEOUT = 120.0
-_started: set[str] = set()
+# socket -> when this process last started a server for it: once, or again a while after
+# (a long-lived web server outlives a server that left when idle).
+_started: dict[str, float] = {}
+RESTART_AFTER = 30.0
+# What `serve` (the web) asks for: more workers, and to wait for a server rather than render
+# in the web server's own process (which would then hold WeasyPrint and its fonts too).
+_preferred = {"workers": 1, "wait": 0.0}
+
+
+def prefer(*, workers: int, wait: float) -> None:
+    """For a long-lived process: render servers of `workers` workers, waited for up to
+    `wait` seconds when none runs."""
+    _preferred.update(workers=workers, wait=wait)
 
 
 def enabled() -> bool:
@@ -115,50 +129,93 @@ def render(
     path = socket_path(forms_dir, family)
     if len(os.fsencode(str(path))) > 100 or not path.exists() or not _private(path.parent):
         return None
+    # The PDF on one connection and the other formats on another: a server of two workers
+    # renders them at once (one worker answers them in turn, as before).
+    split = (tuple(f for f in formats if f == "pdf"), tuple(f for f in formats if f != "pdf"))
+    jobs = [job for job in split if job]
+    socks: list[socket.socket] = []
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(TIMEOUT)
-            sock.connect(str(path))
-            _send(sock, pickle.dumps((PROTOCOL, spec, context, tuple(formats))))
-            status, value = pickle.loads(_receive(sock))
-    except (OSError, EOFError, pickle.PickleError, ValueError, TypeError, AttributeError):
-        return None  # whatever went wrong, the caller renders in-process
-    if status == "ok":
-        return value
-    if status == "refused":
-        raise value if isinstance(value, ComplaintFormsError) else RenderError(str(value))
-    return None  # the server failed: the in-process renderer will say why
+        try:
+            for job in jobs:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                socks.append(sock)
+                sock.settimeout(TIMEOUT)
+                sock.connect(str(path))
+                _send(sock, pickle.dumps((PROTOCOL, spec, context, job)))
+            replies = [pickle.loads(_receive(sock)) for sock in socks]
+        except (OSError, EOFError, pickle.PickleError, ValueError, TypeError, AttributeError):
+            return None  # whatever went wrong, the caller renders in-process
+    finally:
+        for sock in socks:
+            sock.close()
+    files: dict[str, bytes] = {}
+    for status, value in replies:
+        if status == "refused":
+            raise value if isinstance(value, ComplaintFormsError) else RenderError(str(value))
+        if status != "ok":
+            return None  # the server failed: the in-process renderer will say why
+        files.update(value)
+    return {fmt: files[fmt] for fmt in formats}
 
 
-def start(forms_dir: Path, family: str) -> None:
-    """Start a server for `forms_dir` in the background (once per process)."""
+def waits() -> bool:
+    """Whether this process waits for a render server rather than render in-process."""
+    return enabled() and _preferred["wait"] > 0
+
+
+def start(
+    forms_dir: Path, family: str, *, workers: int | None = None, wait: float | None = None
+) -> None:
+    """Start a server for `forms_dir` in the background (once per process, or again when
+    the last one has left), with `workers` render processes (default: as `prefer` set, else
+    one). With `wait`, return once it listens or after that many seconds."""
     if not enabled():
         return
+    workers = _preferred["workers"] if workers is None else workers
+    wait = _preferred["wait"] if wait is None else wait
     path = socket_path(forms_dir, family)
-    if str(path) in _started or len(os.fsencode(str(path))) > 100:
+    if len(os.fsencode(str(path))) > 100:
         return
-    _started.add(str(path))
-    if not _private(path.parent):
-        return
-    try:
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "complaintforms.documents.server",
-                str(forms_dir),
-                family,
-                str(path),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-            cwd="/",
-        )
-    except OSError:
-        pass
+    now = time.monotonic()
+    running = status(forms_dir, family)
+    if running is not None and len(running.get("workers") or [0]) < workers and wait:
+        # Started by a command, with one worker; a web server wants its own.
+        with contextlib.suppress(OSError):
+            os.kill(int(running["pid"]), signal.SIGTERM)
+        for _ in range(50):
+            if status(forms_dir, family) is None:
+                break
+            time.sleep(0.1)
+        running, _started[str(path)] = None, now - RESTART_AFTER
+    if running is None and (
+        str(path) not in _started or now - _started[str(path)] >= RESTART_AFTER
+    ):
+        _started[str(path)] = now
+        if not _private(path.parent):
+            return
+        try:
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "complaintforms.documents.server",
+                    str(forms_dir),
+                    family,
+                    str(path),
+                    str(workers),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+                cwd="/",
+            )
+        except OSError:
+            return
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and status(forms_dir, family) is None:
+        time.sleep(0.1)
 
 
 def status(forms_dir: Path, family: str) -> dict | None:
@@ -172,9 +229,13 @@ def status(forms_dir: Path, family: str) -> dict | None:
     return info if path.exists() else None
 
 
-def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
+def serve(forms_dir: Path, family: str, path: Path, idle: float, workers: int = 1) -> None:
+    """Render on `path` until `idle` seconds pass with no request. With several workers, the
+    warmed-up process forks the others after it listens: they share its fonts and parsed
+    stylesheet (copy-on-write) and take connections from the same socket, and they leave
+    when it does."""
     import fcntl
-    import signal
+    import mmap
 
     # A plain kill ends the server through its `finally`, which removes the socket.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -189,6 +250,10 @@ def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
     renderers.get("pdf").warm_up(family)  # before the first request arrives
     renderers.get("docx")
     quieter_gc()
+    with contextlib.suppress(OSError):
+        # Below the processes it renders for: on a busy machine a page of the web
+        # interface is answered before a card is finished, not after.
+        os.nice(int(os.environ.get("COMPLAINTFORMS_RENDER_NICE", "5")))
 
     try:
         path.unlink()
@@ -201,27 +266,50 @@ def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
     finally:
         os.umask(old_mask)
     server.listen(16)
-    server.settimeout(idle)
-    served = 0
+    server.settimeout(min(idle, 2.0))
     info_path = path.with_suffix(".json")
+    # Shared by the workers: when any of them last served (seconds since the epoch), then
+    # each one's pid and how many requests it has served.
+    n = max(1, workers)
+    shared = mmap.mmap(-1, 8 * (1 + 2 * n))
+    shared[:8] = struct.pack("d", time.time())
+    slot = 0
+    parent = os.getpid()
+    children: list[int] = []
+    for k in range(1, n):
+        pid = os.fork()
+        if pid == 0:
+            children, slot = [], k
+            break
+        children.append(pid)
+        shared[8 + 8 * k : 16 + 8 * k] = struct.pack("q", pid)
+    is_parent = os.getpid() == parent
+    if is_parent:
+        shared[8:16] = struct.pack("q", parent)
 
     def write_info() -> None:
-        tmp = info_path.with_suffix(".json.tmp")
-        tmp.write_text(
-            json.dumps(
-                {"pid": os.getpid(), "forms": str(forms_dir), "served": served, "at": time.time()}
-            ),
-            encoding="utf-8",
-        )
+        tmp = info_path.with_suffix(f".json.{os.getpid()}.tmp")
+        pids = [p for p in struct.unpack(f"{n}q", shared[8 : 8 + 8 * n]) if p]
+        info = {"pid": parent, "workers": pids, "forms": str(forms_dir)}
+        served = sum(struct.unpack(f"{n}q", shared[8 + 8 * n :]))
+        tmp.write_text(json.dumps({**info, "served": served, "at": time.time()}), encoding="utf-8")
         os.replace(tmp, info_path)
 
-    write_info()
+    if is_parent:
+        write_info()
     try:
         while True:
             try:
                 conn, _ = server.accept()
             except TimeoutError:
-                return
+                if not is_parent and os.getppid() != parent:
+                    os._exit(0)  # the first worker is gone
+                if time.time() - struct.unpack("d", shared[:8])[0] >= idle:
+                    if is_parent:
+                        return
+                    os._exit(0)
+                continue
+            shared[:8] = struct.pack("d", time.time())
             with conn:
                 conn.settimeout(TIMEOUT)
                 if not _same_user(conn):
@@ -240,9 +328,20 @@ def serve(forms_dir: Path, family: str, path: Path, idle: float) -> None:
                     _send(conn, pickle.dumps(reply))
                 except OSError:
                     pass
-                served += 1
+                at = 8 + 8 * (n + slot)
+                shared[at : at + 8] = struct.pack(
+                    "q", struct.unpack("q", shared[at : at + 8])[0] + 1
+                )
+                shared[:8] = struct.pack("d", time.time())
                 write_info()
     finally:
+        if not is_parent:
+            os._exit(0)  # a forked worker never runs its parent's cleanup
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
         for leftover in (path, info_path):
             try:
                 leftover.unlink()
@@ -261,8 +360,9 @@ def _same_user(conn: socket.socket) -> bool:
 
 def main(argv: list[str]) -> None:
     forms_dir, family, path = Path(argv[0]), argv[1], Path(argv[2])
+    workers = int(argv[3]) if len(argv) > 3 else 1
     idle = float(os.environ.get("COMPLAINTFORMS_RENDER_SERVER_IDLE", DEFAULT_IDLE))
-    serve(forms_dir, family, path, idle)
+    serve(forms_dir, family, path, idle, workers)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ The CLI parses options and prints; these functions validate, store, render and l
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import threading
@@ -59,7 +60,66 @@ def seq_counter(case: dict) -> str:
 
 
 # -- registration -------------------------------------------------------------------------------
-_REGISTERING = threading.Lock()
+@dataclass
+class _Turn:
+    counter: str
+    seq: int
+    serials: list[int]
+
+
+class _Turns:
+    """The registrations of this process (the web server's threads) between taking their
+    numbers and storing: each renders its card with the numbers after those taken by the
+    ones ahead of it, all render at once, and they store in that order. Without it, two
+    registrations that overlap predict the same number and one renders again."""
+
+    _of: dict[str, _Turns] = {}
+    _of_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.queue: list[_Turn] = []
+
+    @classmethod
+    def of(cls, ws: Workspace) -> _Turns:
+        with cls._of_lock:
+            return cls._of.setdefault(ws.store.location, cls())
+
+    def take(self, ws: Workspace, counter: str, count: int, reserved: list[int] | None) -> _Turn:
+        """The next number of `counter` and the next `count` document serials (or the
+        `reserved` ones), after the store's and those of the registrations ahead."""
+        with self.cond:
+            seq = max(
+                [ws.store.counter_values().get(counter, 0)]
+                + [t.seq for t in self.queue if t.counter == counter]
+            )
+            if reserved is None:
+                first = max(
+                    [ws.store.document_serial()] + [max(t.serials, default=0) for t in self.queue]
+                )
+                serials = list(range(first + 1, first + 1 + count))
+            else:
+                serials = reserved
+            turn = _Turn(counter, seq + 1, serials)
+            self.queue.append(turn)
+            return turn
+
+    @contextlib.contextmanager
+    def storing(self, turn: _Turn):
+        """Wait until the registrations ahead have stored (or given up), then store."""
+        with self.cond:
+            while self.queue[0] is not turn:
+                self.cond.wait()
+        try:
+            yield
+        finally:
+            self.leave(turn)
+
+    def leave(self, turn: _Turn) -> None:
+        with self.cond:
+            if turn in self.queue:
+                self.queue.remove(turn)
+            self.cond.notify_all()
 
 
 def register_case(
@@ -106,35 +166,36 @@ def register_case(
         ws.identity  # noqa: B018 - made before anything else
         # The card carries the number, which is only taken when the case is stored: render
         # it with the number the counter will give next (no lock held), and render again if
-        # another registration took that number meanwhile. Numbers stay gapless. The
-        # registrations of one process (the web server's threads) take turns here, so that
-        # they do not all predict the same number and render again and again.
-        with _REGISTERING:
-            for attempt in range(MAX_TRIES):
-                serials = Serials(ws, 0, reserve=attempt > 0)
-                with ws.store.transaction() as txn:  # one look at the counters for both
-                    seq = txn.current_seq(counter) + 1
-                    serials.read(txn, len(issues))
+        # another registration (another process, or one ahead that failed) took or left
+        # that number meanwhile. Numbers stay gapless. After a conflict the serials are
+        # reserved first, so that a long batch cannot hold a registration off for ever.
+        turns = _Turns.of(ws)
+        for attempt in range(MAX_TRIES):
+            serials = Serials(ws, len(issues) if attempt else 0, reserve=attempt > 0)
+            turn = turns.take(ws, counter, len(issues), serials.values if attempt else None)
+            try:
                 numbered = {
                     **case,
-                    "case_no": case_number(config.numbering_pattern, int(counter), seq),
+                    "case_no": case_number(config.numbering_pattern, int(counter), turn.seq),
                 }
-                rendered = documents(numbered, serials.values)
-                try:
-                    with ws.store.transaction() as txn:
-                        if txn.current_seq(counter) + 1 != seq:
-                            raise Conflict  # the number was taken meanwhile
-                        serials.claim(txn)
-                        txn.next_seq(counter)
-                        numbered["documents"] = [
-                            e
-                            for doc, files in rendered
-                            for e in store_files(txn, doc, files, at=iso(now))
-                        ]
-                        _insert_new(txn, numbered, now)
-                except Conflict:
-                    continue
-                return view(ws, numbered)
+                rendered = documents(numbered, turn.serials)
+                serials.values = turn.serials
+                with turns.storing(turn), ws.store.transaction() as txn:
+                    if txn.current_seq(counter) + 1 != turn.seq:
+                        raise Conflict  # the number was taken meanwhile
+                    serials.claim(txn)
+                    txn.next_seq(counter)
+                    numbered["documents"] = [
+                        e
+                        for doc, files in rendered
+                        for e in store_files(txn, doc, files, at=iso(now))
+                    ]
+                    _insert_new(txn, numbered, now)
+            except Conflict:
+                continue
+            finally:
+                turns.leave(turn)
+            return view(ws, numbered)
     with ws.store.transaction() as txn:  # no card, or others kept taking the number
         case["case_no"] = case_number(config.numbering_pattern, int(counter), txn.next_seq(counter))
         if render:

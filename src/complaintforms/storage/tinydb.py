@@ -52,7 +52,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from complaintforms.errors import NotFoundError, StorageError
@@ -113,20 +112,6 @@ class OrjsonStorage(Storage):
         atomic_write(self.path, dumps(data))
 
 
-class _StagedStorage(Storage):
-    """TinyDB storage whose writes stay in the transaction until it commits."""
-
-    def __init__(self, txn: Transaction, rel: str):
-        self._txn = txn
-        self._rel = rel
-
-    def read(self) -> dict | None:
-        return self._txn._load(self._rel)
-
-    def write(self, data: dict) -> None:
-        self._txn._stage(self._rel, data)
-
-
 def shard_rel(collection: str, key: str, shards: int = INDEX_SHARDS) -> str:
     """The index shard (relative to records/) that holds `key` of `collection`."""
     return f"index/{collection}-{zlib.crc32(key.encode('utf-8')) % shards:02d}.json"
@@ -156,26 +141,36 @@ class ReadCache:
     each record's own JSON, so that reading one case parses one case (a case page, a
     session) and a record handed out is always a fresh copy nobody else holds; an index
     shard is kept parsed (only this module reads them, and never changes them). Files are
-    kept newest first up to `budget` bytes of the files as stored, one cache for the
-    partitions and one for the shards of each records folder in a process (every thread of
-    the web server opens a store of its own)."""
+    kept newest first up to `budget` bytes of memory, reckoned from the size of each file
+    as stored by what its parsed form takes per byte (`weight`: measured with tracemalloc
+    at 100,000 cases), one cache for the partitions and one for the shards of each records
+    folder in a process (every thread of the web server opens a store of its own)."""
 
-    def __init__(self, budget: int):
+    def __init__(self, budget: int, weight: float = 1.0):
         self.budget = budget
+        self.weight = weight
         self.used = 0
         self._lock = threading.Lock()
         self._items: OrderedDict[Path, tuple[tuple, Any, int]] = OrderedDict()
 
     _shared: dict[tuple[Path, str], ReadCache] = {}
     _shared_lock = threading.Lock()
-    BUDGETS = {"partitions": 48 * 2**20, "shards": 8 * 2**20}
+    # (memory, memory per file byte): a month's records as JSON bytes take a little more
+    # than the file; a parsed shard seven or eight times its file (a name shard four). The
+    # name shards have a cache of their own: a registration looks for its complainant's
+    # name in all of them, and in one shared cache the others would push them out.
+    BUDGETS = {
+        "partitions": (64 * 2**20, 1.3),
+        "shards": (24 * 2**20, 7.5),
+        "names": (16 * 2**20, 4.2),
+    }
 
     @classmethod
     def of(cls, records: Path, kind: str) -> ReadCache:
         key = (Path(records).resolve(), kind)
         with cls._shared_lock:
             if key not in cls._shared:
-                cls._shared[key] = cls(cls.BUDGETS[kind])
+                cls._shared[key] = cls(*cls.BUDGETS[kind])
             return cls._shared[key]
 
     def get(self, path: Path, parse) -> Any:
@@ -197,16 +192,48 @@ class ReadCache:
             value = parse(raw)
         except orjson.JSONDecodeError:
             raise StorageError(damaged(path)) from None
+        self._keep(path, stamp, value, len(raw))
+        return value
+
+    def put(self, path: Path, value: Any, size: int) -> None:
+        """What this process has just written to `path` (under the records' lock, so nobody
+        else can have replaced it since): kept without reading the file back."""
+        st = path.stat()
+        self._keep(path, (st.st_ino, st.st_mtime_ns, st.st_size), value, size)
+
+    def _keep(self, path: Path, stamp: tuple, value: Any, size: int) -> None:
+        size = int(size * self.weight)
         with self._lock:
             old = self._items.pop(path, None)
             if old is not None:
                 self.used -= old[2]
-            self._items[path] = (stamp, value, len(raw))
-            self.used += len(raw)
+            self._items[path] = (stamp, value, size)
+            self.used += size
             while self.used > self.budget and len(self._items) > 1:
-                _, (_, _, size) = self._items.popitem(last=False)
-                self.used -= size
-        return value
+                _, (_, _, dropped) = self._items.popitem(last=False)
+                self.used -= dropped
+
+
+# A record as a partition is kept: (its status, its JSON, (received_at, number)). Reading one
+# case parses one case, a listing sorts and filters without parsing, and a transaction edits
+# a month by swapping one record's JSON and joining the rest as they are.
+Entry = tuple[Any, bytes, tuple[str, str]]
+
+
+def entry_of(doc: dict) -> Entry:
+    return (
+        doc.get(COUNTED_FIELD),
+        # A copy: the bytes orjson returns keep its whole write buffer (16 KB for a record
+        # of 1.5 KB), which made a cache of 50 MB of months take 500 MB.
+        bytes(memoryview(orjson.dumps(doc))),
+        (str(doc.get("received_at") or ""), str(doc.get("case_no") or "")),
+    )
+
+
+def partition_bytes(collection: str, entries: dict[str, Entry]) -> bytes:
+    """The partition file, a TinyDB file of one table, as TinyDB with OrjsonStorage writes it."""
+    body = b",".join(b'"' + doc_id.encode() + b'":' + e[1] for doc_id, e in entries.items())
+    return b'{"' + collection.encode() + b'":{' + body + b"}}"
 
 
 def history_rel(key: str) -> str:
@@ -240,6 +267,7 @@ class TinyDBStore(base.Store):
         self._lock = None
         self._cache = ReadCache.of(self.records, "partitions")
         self._shards = ReadCache.of(self.records, "shards")
+        self._names = ReadCache.of(self.records, "names")
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -358,9 +386,26 @@ class TinyDBStore(base.Store):
             )
         return index
 
+    def shard_cache(self, rel: str) -> ReadCache | None:
+        """Where an index shard is kept parsed; None for a history shard, which a case page
+        reads once (kept, 256 of them took 50 MB at 100,000 cases for a rare second look)."""
+        if rel.startswith("index/history-"):
+            return None
+        return self._names if rel.startswith("index/name-") else self._shards
+
     def _read_json(self, rel: str) -> Any:
         """An index shard (index/...), parsed once while it is unchanged; read only."""
-        return self._shards.get(self.records / rel, lambda raw: loads(raw) if raw.strip() else None)
+        cache = self.shard_cache(rel)
+        if cache is None:
+            try:
+                raw = (self.records / rel).read_bytes()
+            except FileNotFoundError:
+                return None
+            try:
+                return loads(raw) if raw.strip() else None
+            except orjson.JSONDecodeError:
+                raise StorageError(damaged(self.records / rel)) from None
+        return cache.get(self.records / rel, lambda raw: loads(raw) if raw.strip() else None)
 
     def locate(self, key: str, collection: str = "cases", index: dict | None = None):
         """[partition, doc id] of a case (or opinion), or None; reads one index shard."""
@@ -393,22 +438,12 @@ class TinyDBStore(base.Store):
         for n in range(index["shards"]):
             yield from (self._read_json(f"index/{collection}-{n:02d}.json") or {}).items()
 
-    def _partition(
-        self, key: str, collection: str = "cases"
-    ) -> dict[str, tuple[Any, bytes, tuple]]:
-        """A partition's records as {doc id: (status, the record's JSON, (received_at,
-        number))}, from the cache."""
+    def _partition(self, key: str, collection: str = "cases") -> dict[str, Entry]:
+        """A partition's records as {doc id: Entry}, from the cache."""
 
         def parse(raw: bytes) -> dict:
             docs = (loads(raw) or {}).get(collection, {}) if raw.strip() else {}
-            return {
-                i: (
-                    d.get(COUNTED_FIELD),
-                    orjson.dumps(d),
-                    (str(d.get("received_at") or ""), str(d.get("case_no") or "")),
-                )
-                for i, d in docs.items()
-            }
+            return {i: entry_of(d) for i, d in docs.items()}
 
         return self._cache.get(self.records / self.partition_rel(key, collection), parse) or {}
 
@@ -548,6 +583,18 @@ class TinyDBStore(base.Store):
             }
             found = named if found is None else found & named
         if not found:
+            return
+        if wanted is not None:
+            # A few months asked of (a registration's repeat window): their partitions'
+            # numbers are kept in the cache, while a common name's cases would be located
+            # through most of the case shards.
+            for month in sorted(wanted):
+                entries = self._partition(month)
+                for doc_id in sorted(entries, key=int):
+                    if entries[doc_id][2][1] in found:
+                        doc = loads(entries[doc_id][1])
+                        if lookup_matches(doc, phone, name):
+                            yield doc
             return
         case_shards: dict[str, dict] = {}
         places = []
@@ -824,7 +871,11 @@ class Transaction(base.Transaction):
         self._files: dict[str, Path | None] = {}  # logical path -> staged file (None: deleted)
         self._deletes: list[str] = []
         self._events: list[dict] = []
-        self._dbs: dict[str, TinyDB] = {}
+        # partition file -> [{doc id: Entry}, the next doc id]: a month edited as its
+        # records' JSON (TinyDB's Table would parse and re-serialise the whole month for one
+        # record; the file stays the same TinyDB file).
+        self._parts: dict[str, list] = {}
+        self._parts_dirty: set[str] = set()
         self.index: dict = {}
         self._active = False
 
@@ -858,7 +909,7 @@ class Transaction(base.Transaction):
                 self._discard()
             self.store.lock().release()
 
-    # -- staging (used by _StagedStorage) ---------------------------------------------------
+    # -- staging --------------------------------------------------------------------------
     def _load(self, rel: str) -> Any:
         if rel not in self._data:
             path = self.records / rel
@@ -875,11 +926,35 @@ class Transaction(base.Transaction):
         self._data[rel] = data
         self._dirty.add(rel)
 
-    def _table(self, partition: str, collection: str = "cases"):
+    def _part(self, partition: str, collection: str) -> tuple[str, list]:
+        """A partition staged for change, from the read cache (the lock is held and the
+        journal replayed, so what the cache holds is what is on disk)."""
         rel = self.store.partition_rel(partition, collection)
-        if rel not in self._dbs:
-            self._dbs[rel] = TinyDB(storage=_StagedStorage, txn=self, rel=rel)
-        return self._dbs[rel].table(collection)
+        if rel not in self._parts:
+            entries = dict(self.store._partition(partition, collection))
+            # As TinyDB numbers documents: one more than the highest id in the file.
+            self._parts[rel] = [entries, max(map(int, entries), default=0) + 1]
+        return rel, self._parts[rel]
+
+    def _part_get(self, partition: str, doc_id: int, collection: str) -> dict | None:
+        entry = self._part(partition, collection)[1][0].get(str(doc_id))
+        return None if entry is None else loads(entry[1])
+
+    def _part_put(
+        self, partition: str, record: dict, collection: str, doc_id: int | None = None
+    ) -> int:
+        """Insert `record` (doc_id None: a new id) or replace the one at `doc_id`."""
+        rel, part = self._part(partition, collection)
+        if doc_id is None:
+            doc_id, part[1] = part[1], part[1] + 1
+        part[0][str(doc_id)] = entry_of(record)
+        self._parts_dirty.add(rel)
+        return doc_id
+
+    def _part_remove(self, partition: str, doc_id: int, collection: str) -> None:
+        rel, part = self._part(partition, collection)
+        part[0].pop(str(doc_id), None)
+        self._parts_dirty.add(rel)
 
     def _upgrade_index(self) -> None:
         """Format 1 (one index of every number) to shards, staged with this transaction."""
@@ -987,12 +1062,12 @@ class Transaction(base.Transaction):
         where = self._locate(key, collection)
         if where is None:
             raise base.no_record(key, collection)
-        doc = self._table(where[0], collection).get(doc_id=where[1])
+        doc = self._part_get(where[0], where[1], collection)
         if doc is None:
             raise StorageError(
                 N_("{key}: listed in the index but missing from its partition"), key=key
             )
-        return dict(doc)
+        return doc
 
     def insert(self, record: dict, collection: str = "cases") -> None:
         key = record[ID_FIELDS[collection]]
@@ -1001,7 +1076,7 @@ class Transaction(base.Transaction):
         shard = self._load(rel) or {}
         if key in shard:
             raise StorageError(N_("number {key} is already taken"), key=key)
-        doc_id = self._table(partition, collection).insert(record)
+        doc_id = self._part_put(partition, record, collection)
         self._stage(rel, {**shard, key: [partition, doc_id]})
         self._count(self.index["counts"], collection, partition, record, 1)
         if collection == "cases":
@@ -1013,23 +1088,17 @@ class Transaction(base.Transaction):
         if where is None:
             raise base.no_record(key, collection)
         partition, doc_id = where
-        table = self._table(partition, collection)
-        before = table.get(doc_id=doc_id)
+        before = self._part_get(partition, doc_id, collection)
         moved = partition_of(record, collection)
         if moved != partition:
             # A corrected receipt time of another month: the record moves to that month's
             # partition, so that the month's reports and lists find it there.
-            table.remove(doc_ids=[doc_id])
-            new_id = self._table(moved, collection).insert(record)
+            self._part_remove(partition, doc_id, collection)
+            new_id = self._part_put(moved, record, collection)
             rel = shard_rel(collection, key, self.index["shards"])
             self._stage(rel, {**(self._load(rel) or {}), key: [moved, new_id]})
         else:
-
-            def _replace(doc: dict) -> None:
-                doc.clear()
-                doc.update(record)
-
-            table.update(_replace, doc_ids=[doc_id])
+            self._part_put(partition, record, collection, doc_id)
         if before is not None:
             self._count(self.index["counts"], collection, partition, before, -1)
         self._count(self.index["counts"], collection, moved, record, 1)
@@ -1129,16 +1198,28 @@ class Transaction(base.Transaction):
         return out
 
     def _commit(self) -> None:
-        if not self._dirty and not self._moves and not self._events and not self._deletes:
+        if not (self._dirty or self._parts_dirty or self._moves or self._events or self._deletes):
             return
         tmp_dir = self.store.tmp_dir
         append_list = self._stage_appends()
         moves: list[tuple[str, str]] = []
+        written: list[tuple[ReadCache, str, Any, int]] = []
         # Partitions before the index shards that point into them.
-        for rel in sorted(self._dirty - {"index.json"}, key=lambda r: (r.startswith("index/"), r)):
+        for rel in sorted(self._parts_dirty):
+            entries = self._parts[rel][0]
+            data = partition_bytes(rel.split("/", 1)[0], entries)
             tmp = tmp_dir / f"{uuid.uuid4().hex}.json"
-            write_file_synced(tmp, dumps(self._data[rel]))
+            write_file_synced(tmp, data)
             moves.append((str(tmp.relative_to(self.records)), rel))
+            written.append((self.store._cache, rel, entries, len(data)))
+        for rel in sorted(self._dirty - {"index.json"}):
+            data = dumps(self._data[rel])
+            tmp = tmp_dir / f"{uuid.uuid4().hex}.json"
+            write_file_synced(tmp, data)
+            moves.append((str(tmp.relative_to(self.records)), rel))
+            cache = self.store.shard_cache(rel) if rel.startswith("index/") else None
+            if cache is not None:
+                written.append((cache, rel, self._data[rel], len(data)))
         moves.extend(self._moves)
         # The index goes last, so a reader never finds a case the partitions lack.
         tmp = tmp_dir / f"{uuid.uuid4().hex}.json"
@@ -1156,6 +1237,10 @@ class Transaction(base.Transaction):
         self.store._apply(journal)
         self.store.journal_path.unlink()
         fsync_dir(self.records)
+        # This process's next read of what it wrote parses nothing (the web server's threads
+        # read the month that each registration rewrites).
+        for cache, rel, value, size in written:
+            cache.put(self.records / rel, value, size)
 
     def _discard(self) -> None:
         for tmp_rel, _final in self._moves:
