@@ -47,8 +47,18 @@ demo: setup
 	rm -rf $(DEMO_DIR)
 	$(BIN)/complaintforms demo $(DEMO_DIR)
 
+# The CLI tests of the whole procedure, run a second time with each test's workspace on
+# PostgreSQL (COMPLAINTFORMS_TEST_STORE, tests/conftest.py); tests that read or damage the
+# TinyDB files themselves are marked tinydb_files and left out of that run.
+PG_CLI_TESTS := tests/test_cli.py tests/test_procedure.py tests/test_register.py \
+	tests/test_show.py tests/test_corrections.py tests/test_supervision.py tests/test_lookup.py \
+	tests/test_extend_send_back.py tests/test_evidence.py tests/test_archive.py \
+	tests/test_reports.py tests/test_intake.py tests/test_major_report.py
+
+# Two workers (pytest-xdist): the machine has two cores.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
+	COMPLAINTFORMS_TEST_STORE=postgresql $(BIN)/python -m pytest -q -n 2 -m "not tinydb_files" $(PG_CLI_TESTS)
 
 # Byte-compiled first, as pip leaves an installed package (this environment may set
 # PYTHONDONTWRITEBYTECODE, and every command would then compile our modules again).

@@ -829,6 +829,11 @@ def main() -> None:
             import web
 
             print_rows(web.main(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000))
+        elif sys.argv[1:2] == ["pg"]:
+            # bench/run.py pg [N]: PostgreSQL at a million cases, beside TinyDB (issue 16).
+            import pg
+
+            print_rows(pg.main(int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000))
         elif sys.argv[1:] == ["supervise"]:
             # bench/run.py supervise: only the reminder and supervision notices (issue 14).
             supervise_only()

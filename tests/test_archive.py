@@ -78,6 +78,7 @@ def test_a_bundle_is_a_valid_bag_with_everything_in_it(cf, ws, tmp_path):
     assert json.loads(events[0])["action"] == "case.import"
 
 
+@pytest.mark.tinydb_files
 def test_flipping_one_byte_is_found(cf, ws, tmp_path):
     [case_no, other] = sealed(cf, tmp_path)
     path = bundle(ws, case_no)
@@ -92,6 +93,7 @@ def test_flipping_one_byte_is_found(cf, ws, tmp_path):
     assert cf("archive", "verify", other).exit_code == 0
 
 
+@pytest.mark.tinydb_files
 def test_a_rewritten_file_with_fresh_manifests_is_found(cf, ws, tmp_path):
     [case_no, _] = sealed(cf, tmp_path)
     path = bundle(ws, case_no)
@@ -117,6 +119,7 @@ def test_a_rewritten_file_with_fresh_manifests_is_found(cf, ws, tmp_path):
     assert any("audit log" in p for p in problems)
 
 
+@pytest.mark.tinydb_files
 def test_every_problem_is_named(cf, ws, tmp_path):
     [a, b] = sealed(cf, tmp_path)
     bundle(ws, a).write_bytes(b"not a zip")
@@ -208,6 +211,7 @@ def test_a_signed_off_case_refuses_scans(cf, ws, tmp_path):
     assert report["matched"] == [] and "signed off" in report["unmatched"][0]["reason"]
 
 
+@pytest.mark.tinydb_files
 def test_purge_respects_retention_and_holds(cf, ws, tmp_path):
     [a, b] = sealed(cf, tmp_path)
     later = {"COMPLAINTFORMS_NOW": "2026-10-12T10:00:00+08:00"}  # a year after closing 2025-10-11

@@ -7,6 +7,7 @@ import json
 import re
 
 import orjson
+import pytest
 
 from complaintforms.storage.base import GENESIS, event_hash
 
@@ -55,6 +56,7 @@ def rewrite_history(ws) -> None:
     rewrite_events(ws, change)
 
 
+@pytest.mark.tinydb_files
 def test_signed_papers_carry_the_audit_head_and_a_rewrite_fails_the_anchor(cf, ws):
     case_no = new_case(cf, FULL_CASE)["case_no"]
     cf.json("case", "accept", case_no, "--department", "SVC", "--by", "吴芳")
@@ -87,6 +89,7 @@ def test_a_bad_anchor_is_refused_with_its_field(cf):
     assert result.exit_code == 1 and "no such event" in result.stdout
 
 
+@pytest.mark.tinydb_files
 def test_a_remade_bundle_passes_verify_and_doctor_but_not_the_signed_anchor(cf, ws, tmp_path):
     """Issue 12, point 7, exactly: a re-made bundle swapped in, the case's sha256 and its audit
     event updated, the chain and the index head recomputed."""

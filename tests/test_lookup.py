@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .test_register import FULL_CASE, new_case
 
 ZH = {"COMPLAINTFORMS_LANG": "zh-CN"}
@@ -154,6 +156,7 @@ def test_the_listing_names_the_complainant_and_the_help_is_translated(cf):
 
 
 # -- the TinyDB store's lookup index -------------------------------------------------------------
+@pytest.mark.tinydb_files
 def test_the_index_is_kept_in_shards_of_the_last_four_digits(cf, ws):
     from complaintforms.storage.tinydb import lookup_rel
 
@@ -166,6 +169,7 @@ def test_the_index_is_kept_in_shards_of_the_last_four_digits(cf, ws):
     assert ws.store.check()[0] == []
 
 
+@pytest.mark.tinydb_files
 def test_a_lookup_reads_one_phone_shard_and_only_the_months_it_found(cf, ws, monkeypatch):
     from complaintforms.storage.tinydb import TinyDBStore, lookup_rel
 
@@ -190,6 +194,7 @@ def test_a_lookup_reads_one_phone_shard_and_only_the_months_it_found(cf, ws, mon
     assert partitions == ["2026-11"]
 
 
+@pytest.mark.tinydb_files
 def test_a_damaged_lookup_index_is_reported_by_check_and_doctor(cf, ws):
     from complaintforms.services.doctor import check_database
     from complaintforms.storage.tinydb import lookup_rel
@@ -206,6 +211,7 @@ def test_a_damaged_lookup_index_is_reported_by_check_and_doctor(cf, ws):
     assert "查询索引" in zh
 
 
+@pytest.mark.tinydb_files
 def test_a_workspace_made_before_the_index_is_found_by_reading_and_indexed_by_its_next_write(
     cf, ws
 ):
@@ -226,6 +232,7 @@ def test_a_workspace_made_before_the_index_is_found_by_reading_and_indexed_by_it
     assert ws.store.check()[0] == []
 
 
+@pytest.mark.tinydb_files
 def test_a_key_in_the_wrong_shard_is_reported(cf, ws):
     from complaintforms.storage.tinydb import lookup_rel
 

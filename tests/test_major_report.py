@@ -44,7 +44,9 @@ def flat(text: str) -> str:
 
 def files(ws: Workspace, documents: list[dict], fmt: str) -> list[Path]:
     return [
-        ws.root / d["path"] for d in documents if d["form"] == "major_report" and d["format"] == fmt
+        ws.local_path(d["path"])
+        for d in documents
+        if d["form"] == "major_report" and d["format"] == fmt
     ]
 
 

@@ -288,6 +288,7 @@ def test_anonymous_complaint_needs_no_name(cf):
     assert case["complainant"]["name"] is None and case["complainant"]["anonymous"] is True
 
 
+@pytest.mark.tinydb_files
 def test_store_files_are_utf8_without_escapes(cf, ws):
     new_case(cf, FULL_CASE)
     raw = (ws.records_dir / "cases" / "2026-11.json").read_bytes()

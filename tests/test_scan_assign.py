@@ -121,6 +121,7 @@ def test_a_file_of_nothing_but_blank_pages_is_kept(cf, ws, tmp_path):
 
 
 # -- rescans --------------------------------------------------------------------------------------
+@pytest.mark.tinydb_files
 def test_a_rescan_is_kept_not_attached_unless_replaced(cf, ws, tmp_path):
     case_no, pdf = slip_of(cf, ws)
     first, second = tmp_path / "first.png", tmp_path / "second.png"
@@ -167,6 +168,7 @@ def kept_page(cf, ws, tmp_path, name: str = "letter.png") -> dict:
     return item
 
 
+@pytest.mark.tinydb_files
 @pytest.mark.parametrize("how", ["printed", "name", "absolute", "note"])
 def test_a_kept_page_is_assigned_by_hand(cf, ws, tmp_path, how):
     case_no = register(cf)

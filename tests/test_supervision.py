@@ -91,7 +91,7 @@ def by_key(result: dict) -> dict:
 
 
 def notice_file(cf, notice: dict, fmt: str):
-    return cf.ws.root / next(d["path"] for d in notice["documents"] if d["format"] == fmt)
+    return cf.ws.local_path(next(d["path"] for d in notice["documents"] if d["format"] == fmt))
 
 
 def test_one_notice_per_department_and_level(cf, office):

@@ -216,9 +216,30 @@ def by_option(
 def emit(state: State, data: Any, text: str | None = None) -> None:
     """--json prints machine-readable data only; otherwise the text form."""
     if state.json:
+        if state._ws is not None and not state._ws.store.files_are_local:
+            _copy_files_named(state._ws, data)
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     elif text is not None:
         click.echo(text)
+
+
+def _copy_files_named(ws, data: Any) -> None:
+    """The files a JSON answer names ("records/…", as recorded) copied out of a store that
+    keeps them elsewhere (PostgreSQL) to where the name points in the workspace, as the
+    text form does by printing local paths: a script prints what it was told of."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if (
+                key in ("path", "bundle")
+                and isinstance(value, str)
+                and value.startswith("records/")
+            ):
+                ws.local_path(value)
+            else:
+                _copy_files_named(ws, value)
+    elif isinstance(data, list):
+        for value in data:
+            _copy_files_named(ws, value)
 
 
 class _NoBar:

@@ -460,6 +460,10 @@ class Store(ABC):
     def list_files(self, prefix: str) -> list[str]:
         """Logical paths under a folder, sorted."""
 
+    # Whether local_path is where the store keeps the file itself (TinyDB), or a copy it
+    # writes on demand (the database backends).
+    files_are_local = False
+
     @abstractmethod
     def local_path(self, path: str) -> Path:
         """A file on this machine holding the stored file, for printing or opening."""

@@ -261,6 +261,8 @@ class TinyDBStore(base.Store):
     """The embedded store: reads without the lock (files are replaced atomically), writes in
     transactions under the lock."""
 
+    files_are_local = True
+
     def __init__(self, records: Path, *, lock_timeout: float = LOCK_TIMEOUT):
         self.records = Path(records)
         self.lock_timeout = lock_timeout
@@ -298,11 +300,29 @@ class TinyDBStore(base.Store):
             self._lock = FileLock(str(self.records / ".lock"), timeout=self.lock_timeout)
         return self._lock
 
+    # One lock per records folder for the threads of a process (the web server's), taken
+    # before the file lock: they queue on it and wake as soon as it is free, where waiting on
+    # the file lock alone polls (every 50 ms by default, a p95 of its own under load).
+    _thread_locks: dict[Path, threading.RLock] = {}
+    _thread_locks_guard = threading.Lock()
+
+    def _thread_lock(self) -> threading.RLock:
+        key = self.records.resolve()
+        with self._thread_locks_guard:
+            return self._thread_locks.setdefault(key, threading.RLock())
+
     def _acquire(self) -> None:
         from filelock import Timeout
 
+        thread_lock = self._thread_lock()
         try:
-            self.lock().acquire()
+            if not thread_lock.acquire(timeout=self.lock_timeout):
+                raise Timeout(str(self.records / ".lock"))
+            try:
+                self.lock().acquire(poll_interval=0.005)
+            except BaseException:
+                thread_lock.release()
+                raise
         except Timeout:
             raise StorageError(
                 N_(
@@ -311,6 +331,10 @@ class TinyDBStore(base.Store):
                 path=str(self.records),
                 seconds=f"{self.lock_timeout:.0f}",
             ) from None
+
+    def _release(self) -> None:
+        self.lock().release()
+        self._thread_lock().release()
 
     def recover(self) -> bool:
         """Finish or discard an interrupted commit. Call with the lock held."""
@@ -366,7 +390,7 @@ class TinyDBStore(base.Store):
             try:
                 self.recover()
             finally:
-                self.lock().release()
+                self._release()
 
     # -- reading ---------------------------------------------------------------------------
     def read_index(self) -> dict:
@@ -894,7 +918,7 @@ class Transaction(base.Transaction):
             if not has_history(self.index):
                 self._index_history()
         except BaseException:
-            self.store.lock().release()
+            self.store._release()
             raise
         self._active = True
         return self
@@ -907,7 +931,7 @@ class Transaction(base.Transaction):
             self._active = False
             if exc_type is not None:
                 self._discard()
-            self.store.lock().release()
+            self.store._release()
 
     # -- staging --------------------------------------------------------------------------
     def _load(self, rel: str) -> Any:
