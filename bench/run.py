@@ -109,6 +109,21 @@ def open_assigned(i: int, received: dt.date) -> dict:
     }
 
 
+def ledger_case(i: int, cases: int, *, assigned: bool, keeps_up: bool) -> dict:
+    """The i-th of `cases` import records (see workspace)."""
+    received = FIRST + dt.timedelta(days=i * SPAN // cases)
+    late = received < dt.date.today() - dt.timedelta(days=21) and i % 20
+    if received < dt.date.today() - dt.timedelta(days=60) or (keeps_up and late):
+        case = closed_case(received)
+    elif assigned:
+        case = open_assigned(i, received)
+    else:
+        case = {**CASE, "received_at": f"{received}T10:00:00+08:00"}
+    case["content"] = f"历史投诉 {i}"
+    case["complainant"] = {**CASE["complainant"], **caller(i)}
+    return case
+
+
 def workspace(name: str, cases: int, *, assigned: bool = False, keeps_up: bool = False) -> Path:
     """`cases` cases; those still open are registered only, or with `assigned` accepted
     and routed (open_assigned). With `keeps_up`, of the last 60 days' cases only those of
@@ -122,20 +137,7 @@ def workspace(name: str, cases: int, *, assigned: bool = False, keeps_up: bool =
     if cases:
         # Spread evenly over 2019-01 .. 2026-10, whatever the count; as in an office that
         # keeps up, what was received before the last 60 days is closed, the rest still open.
-        recent = dt.date.today() - dt.timedelta(days=60)
-        ledger = []
-        for i in range(cases):
-            received = FIRST + dt.timedelta(days=i * SPAN // cases)
-            late = received < dt.date.today() - dt.timedelta(days=21) and i % 20
-            if received < recent or (keeps_up and late):
-                case = closed_case(received)
-            elif assigned:
-                case = open_assigned(i, received)
-            else:
-                case = {**CASE, "received_at": f"{received}T10:00:00+08:00"}
-            case["content"] = f"历史投诉 {i}"
-            case["complainant"] = {**CASE["complainant"], **caller(i)}
-            ledger.append(case)
+        ledger = [ledger_case(i, cases, assigned=assigned, keeps_up=keeps_up) for i in range(cases)]
         src = OUT / f"{name}.json"
         src.write_text(json.dumps(ledger, ensure_ascii=False), encoding="utf-8")
         subprocess.run(

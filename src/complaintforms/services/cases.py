@@ -5,7 +5,6 @@ The CLI parses options and prints; these functions validate, store, render and l
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import threading
@@ -104,16 +103,11 @@ class _Turns:
             self.queue.append(turn)
             return turn
 
-    @contextlib.contextmanager
-    def storing(self, turn: _Turn):
-        """Wait until the registrations ahead have stored (or given up), then store."""
+    def wait_for(self, turn: _Turn) -> None:
+        """Until the registrations ahead have stored (or given up)."""
         with self.cond:
             while self.queue[0] is not turn:
                 self.cond.wait()
-        try:
-            yield
-        finally:
-            self.leave(turn)
 
     def leave(self, turn: _Turn) -> None:
         with self.cond:
@@ -180,7 +174,8 @@ def register_case(
                 }
                 rendered = documents(numbered, turn.serials)
                 serials.values = turn.serials
-                with turns.storing(turn), ws.store.transaction() as txn:
+                turns.wait_for(turn)
+                with ws.store.transaction() as txn:
                     if txn.current_seq(counter) + 1 != turn.seq:
                         raise Conflict  # the number was taken meanwhile
                     serials.claim(txn)

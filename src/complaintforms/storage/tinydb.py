@@ -46,7 +46,6 @@ import threading
 import time
 import uuid
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -72,6 +71,7 @@ from complaintforms.storage.base import (
     phone_matches,
 )
 from complaintforms.storage.localfiles import atomic_write, fsync_dir, write_file_synced
+from complaintforms.storage.readcache import ReadCache, damaged, parse_json
 
 INDEX_FORMAT = 2
 INDEX_SHARDS = 64
@@ -134,86 +134,6 @@ HISTORY_FORMAT = 1
 HISTORY_SHARDS = 256
 
 
-class ReadCache:
-    """What one process has parsed of the records' files, kept while the file is unchanged:
-    its stamp (inode, mtime, size) is looked at on every read, and a commit replaces a file
-    whole (a new inode), so a reader never sees a stale one. A month's partition is kept as
-    each record's own JSON, so that reading one case parses one case (a case page, a
-    session) and a record handed out is always a fresh copy nobody else holds; an index
-    shard is kept parsed (only this module reads them, and never changes them). Files are
-    kept newest first up to `budget` bytes of memory, reckoned from the size of each file
-    as stored by what its parsed form takes per byte (`weight`: measured with tracemalloc
-    at 100,000 cases), one cache for the partitions and one for the shards of each records
-    folder in a process (every thread of the web server opens a store of its own)."""
-
-    def __init__(self, budget: int, weight: float = 1.0):
-        self.budget = budget
-        self.weight = weight
-        self.used = 0
-        self._lock = threading.Lock()
-        self._items: OrderedDict[Path, tuple[tuple, Any, int]] = OrderedDict()
-
-    _shared: dict[tuple[Path, str], ReadCache] = {}
-    _shared_lock = threading.Lock()
-    # (memory, memory per file byte): a month's records as JSON bytes take a little more
-    # than the file; a parsed shard seven or eight times its file (a name shard four). The
-    # name shards have a cache of their own: a registration looks for its complainant's
-    # name in all of them, and in one shared cache the others would push them out.
-    BUDGETS = {
-        "partitions": (64 * 2**20, 1.3),
-        "shards": (24 * 2**20, 7.5),
-        "names": (16 * 2**20, 4.2),
-    }
-
-    @classmethod
-    def of(cls, records: Path, kind: str) -> ReadCache:
-        key = (Path(records).resolve(), kind)
-        with cls._shared_lock:
-            if key not in cls._shared:
-                cls._shared[key] = cls(*cls.BUDGETS[kind])
-            return cls._shared[key]
-
-    def get(self, path: Path, parse) -> Any:
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            return None
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        with self._lock:
-            hit = self._items.get(path)
-            if hit is not None and hit[0] == stamp:
-                self._items.move_to_end(path)
-                return hit[1]
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            value = parse(raw)
-        except orjson.JSONDecodeError:
-            raise StorageError(damaged(path)) from None
-        self._keep(path, stamp, value, len(raw))
-        return value
-
-    def put(self, path: Path, value: Any, size: int) -> None:
-        """What this process has just written to `path` (under the records' lock, so nobody
-        else can have replaced it since): kept without reading the file back."""
-        st = path.stat()
-        self._keep(path, (st.st_ino, st.st_mtime_ns, st.st_size), value, size)
-
-    def _keep(self, path: Path, stamp: tuple, value: Any, size: int) -> None:
-        size = int(size * self.weight)
-        with self._lock:
-            old = self._items.pop(path, None)
-            if old is not None:
-                self.used -= old[2]
-            self._items[path] = (stamp, value, size)
-            self.used += size
-            while self.used > self.budget and len(self._items) > 1:
-                _, (_, _, dropped) = self._items.popitem(last=False)
-                self.used -= dropped
-
-
 # A record as a partition is kept: (its status, its JSON, (received_at, number)). Reading one
 # case parses one case, a listing sorts and filters without parsing, and a transaction edits
 # a month by swapping one record's JSON and joining the rest as they are.
@@ -267,6 +187,7 @@ class TinyDBStore(base.Store):
         self.records = Path(records)
         self.lock_timeout = lock_timeout
         self._lock = None
+        self._tlock: threading.RLock | None = None
         self._cache = ReadCache.of(self.records, "partitions")
         self._shards = ReadCache.of(self.records, "shards")
         self._names = ReadCache.of(self.records, "names")
@@ -307,9 +228,11 @@ class TinyDBStore(base.Store):
     _thread_locks_guard = threading.Lock()
 
     def _thread_lock(self) -> threading.RLock:
-        key = self.records.resolve()
-        with self._thread_locks_guard:
-            return self._thread_locks.setdefault(key, threading.RLock())
+        if self._tlock is None:
+            with self._thread_locks_guard:
+                key = self.records.resolve()
+                self._tlock = self._thread_locks.setdefault(key, threading.RLock())
+        return self._tlock
 
     def _acquire(self) -> None:
         from filelock import Timeout
@@ -401,7 +324,7 @@ class TinyDBStore(base.Store):
         try:
             index = loads(raw)
         except orjson.JSONDecodeError:
-            raise StorageError(damaged(self.index_path)) from None
+            raise damaged(self.index_path) from None
         if index.get("format") not in (1, INDEX_FORMAT):
             raise StorageError(
                 N_("{path}: unknown index format {format}"),
@@ -426,10 +349,10 @@ class TinyDBStore(base.Store):
             except FileNotFoundError:
                 return None
             try:
-                return loads(raw) if raw.strip() else None
+                return parse_json(raw)
             except orjson.JSONDecodeError:
-                raise StorageError(damaged(self.records / rel)) from None
-        return cache.get(self.records / rel, lambda raw: loads(raw) if raw.strip() else None)
+                raise damaged(self.records / rel) from None
+        return cache.get(self.records / rel, parse_json)
 
     def locate(self, key: str, collection: str = "cases", index: dict | None = None):
         """[partition, doc id] of a case (or opinion), or None; reads one index shard."""
@@ -866,10 +789,6 @@ class TinyDBStore(base.Store):
         return Transaction(self)
 
 
-def damaged(path: Path) -> StorageError:
-    return StorageError(N_("{path}: damaged (not valid JSON)"), path=str(path))
-
-
 def new_index() -> dict:
     return {
         "format": INDEX_FORMAT,
@@ -943,7 +862,7 @@ class Transaction(base.Transaction):
             except FileNotFoundError:
                 self._data[rel] = None
             except orjson.JSONDecodeError:
-                raise StorageError(damaged(path)) from None
+                raise damaged(path) from None
         return self._data[rel]
 
     def _stage(self, rel: str, data: Any) -> None:
