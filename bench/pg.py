@@ -164,11 +164,13 @@ def load_fast(ws, dsn: str, n: int) -> float:
                             (c["collection"], c["key"], c["partition"], c["status"],
                              c["phone"], c["name"], c["body"])
                         )  # fmt: skip
-                with conn.cursor().copy("COPY name_grams (case_no, gram) FROM STDIN") as copy:
+                with conn.cursor().copy(
+                    "COPY name_grams (case_no, partition, gram) FROM STDIN"
+                ) as copy:
                     for record in records:
-                        name = pgstore._columns(record, "cases")["name"]
-                        for gram in pgstore.name_grams(name) if name else ():
-                            copy.write_row((record["case_no"], gram))
+                        c = pgstore._columns(record, "cases")
+                        for gram in pgstore.name_grams(c["name"]) if c["name"] else ():
+                            copy.write_row((c["key"], c["partition"], gram))
                 with conn.cursor().copy(
                     "COPY audit (seq, month, at, actor, action, case_key, prev, hash, body) "
                     "FROM STDIN"

@@ -338,6 +338,58 @@ def test_a_migration_stops_at_the_version_asked_and_goes_on_from_there(pg_databa
         assert schema_version(conn) == SCHEMA_VERSION
 
 
+def test_version_2_gives_the_name_grams_of_existing_cases_their_months(pg_database):
+    """A database made by version 1 holding cases: after version 2 every gram carries its
+    case's month, a lookup within months finds them, and check agrees."""
+    with sql(pg_database) as conn:
+        assert migrate(conn, upto=1) == [1]
+        for n, month in ((1, "2026-01"), (2, "2026-02")):
+            conn.execute(
+                "INSERT INTO records (collection, key, partition, status, name, body)"
+                " VALUES ('cases', %s, %s, 'registered', '王小明', %s::json)",
+                (
+                    f"TS-2026-{n:06d}",
+                    month,
+                    json.dumps(case(n, month, complainant={"name": "王小明"})),
+                ),
+            )
+            conn.execute(
+                "INSERT INTO name_grams (case_no, gram) SELECT %s, unnest(%s::text[])",
+                (f"TS-2026-{n:06d}", name_grams("王小明")),
+            )
+        assert migrate(conn) == list(range(2, SCHEMA_VERSION + 1))
+        months = conn.execute(
+            "SELECT case_no, array_agg(DISTINCT partition) FROM name_grams GROUP BY case_no"
+            " ORDER BY case_no"
+        ).fetchall()
+        assert months == [("TS-2026-000001", ["2026-01"]), ("TS-2026-000002", ["2026-02"])]
+    store = PostgresStore(pg_database)
+    assert [c["case_no"] for c in store.find_cases(name="小明", months=["2026-02"])] == [
+        "TS-2026-000002"
+    ]
+    assert store.check()[0] == []
+    store.close()
+
+
+def test_a_case_moved_to_another_month_is_found_by_name_in_that_month(store, pg_database):
+    with store.transaction() as txn:
+        txn.insert(case(1, "2026-01", complainant={"name": "王小明"}))
+    with store.transaction() as txn:  # its received time corrected, the name kept
+        txn.replace(case(1, "2026-03", complainant={"name": "王小明"}))
+
+    def found(months: list[str]) -> list[str]:
+        return [c["case_no"] for c in store.find_cases(name="王小明", months=months)]
+
+    assert found(["2026-03"]) == ["TS-2026-000001"] and found(["2026-01"]) == []
+    assert store.check()[0] == []
+    with sql(pg_database) as conn:  # a gram left in the old month is found by check
+        conn.execute("UPDATE name_grams SET partition = '2026-01' WHERE gram = '小明'")
+    assert (
+        "the lookup index (phone, name) disagrees with the records for 1 cases, e.g. TS-2026-000001"
+        in store.check()[0]
+    )
+
+
 def test_several_migrations_at_once_apply_each_version_once(pg_database):
     applied: list[list[int]] = []
 
@@ -546,10 +598,10 @@ def test_a_lookup_is_answered_from_indexes_not_by_reading_every_case(store, pg_d
         # The grams as the store makes them; the foreign key's checks skipped (a test's
         # shortcut: the rows are right by construction).
         conn.execute("SET session_replication_role = replica")
-        with conn.cursor().copy("COPY name_grams (case_no, gram) FROM STDIN") as copy:
+        with conn.cursor().copy("COPY name_grams (case_no, partition, gram) FROM STDIN") as copy:
             for n in range(1, 20001):
                 for gram in name_grams(f"客户{n}"):
-                    copy.write_row((f"TS-2026-{n:06d}", gram))
+                    copy.write_row((f"TS-2026-{n:06d}", "2026-11", gram))
         conn.execute("SET session_replication_role = DEFAULT")
         conn.execute("ANALYZE")
         phone_sql, phone_params = store.lookup_query(phone="1234 5678", name=None)
@@ -558,6 +610,11 @@ def test_a_lookup_is_answered_from_indexes_not_by_reading_every_case(store, pg_d
         name_sql, name_params = store.lookup_query(phone=None, name="户1999")
         plan = _plan(conn, name_sql, name_params)
         assert "name_grams_pkey" in plan and "Seq Scan" not in plan, plan
+        # Within months, the months are part of the grams' index condition.
+        name_sql, name_params = store.lookup_query(phone=None, name="客户", months=["2026-11"])
+        plan = _plan(conn, name_sql, name_params)
+        assert "name_grams_pkey" in plan and "Seq Scan" not in plan, plan
+        assert "partition = ANY" in plan.split("name_grams_pkey", 1)[1], plan
 
 
 # -- the library on this store ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from complaintforms.services import cases as cases_module
+from complaintforms.documents import pipeline  # where registrations render
 from complaintforms.services.cases import register_case, render_forms
 from complaintforms.workspace import Workspace
 
@@ -18,7 +18,7 @@ def test_a_registration_completes_while_a_batch_renders(ws, monkeypatch):
     for _ in range(3):
         register_case(ws, dict(FULL_CASE), render=False)
     gate, started = threading.Event(), threading.Event()
-    real = cases_module.render_files
+    real = pipeline.render_files
 
     def held(ws_, doc, formats, renderers=None):
         # The batch's renders wait at the gate: the batch is "rendering" for as long as the
@@ -28,7 +28,7 @@ def test_a_registration_completes_while_a_batch_renders(ws, monkeypatch):
             assert gate.wait(60)
         return real(ws_, doc, formats, renderers)
 
-    monkeypatch.setattr(cases_module, "render_files", held)
+    monkeypatch.setattr(pipeline, "render_files", held)
     outcome: dict = {}
 
     def batch() -> None:
@@ -73,14 +73,14 @@ def test_registrations_of_one_process_render_at_once_and_store_in_order(ws, monk
     """The web server's threads: four registrations arrive together. Each renders its card
     with a number of its own at the same time as the others (the barrier would time out if
     they took turns), and they are stored gapless, each card carrying its case's number."""
-    real = cases_module.render_files
+    real = pipeline.render_files
     together = threading.Barrier(4, timeout=60)
 
     def rendering(ws_, doc, formats, renderers=None):
         together.wait()
         return real(ws_, doc, formats, renderers)
 
-    monkeypatch.setattr(cases_module, "render_files", rendering)
+    monkeypatch.setattr(pipeline, "render_files", rendering)
     made: list[dict] = []
     errors: list[BaseException] = []
 
@@ -112,7 +112,7 @@ def test_a_registration_that_fails_while_others_render_leaves_no_gap(ws, monkeyp
     after the second's, so it renders again with the one left free."""
     from complaintforms.errors import RenderError
 
-    real = cases_module.render_files
+    real = pipeline.render_files
     together = threading.Barrier(3, timeout=60)
     first_round: set[str] = set()
 
@@ -125,7 +125,7 @@ def test_a_registration_that_fails_while_others_render_leaves_no_gap(ws, monkeyp
                 raise RenderError("refused for the test")
         return real(ws_, doc, formats, renderers)
 
-    monkeypatch.setattr(cases_module, "render_files", rendering)
+    monkeypatch.setattr(pipeline, "render_files", rendering)
     outcome: dict[str, object] = {}
 
     def clerk(n: int) -> None:

@@ -550,7 +550,9 @@ def load_config(path: Path) -> Config:
             N_("{file}: cannot be read: {error}"), file=str(path), error=str(exc)
         ) from None
     try:
-        raw = yaml.safe_load(text)
+        # libyaml's loader where PyYAML has it: the same safe loader, ten times faster, and
+        # every command loads the config.
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # PyYAML's own description of the problem, in English: a technical detail.

@@ -10,15 +10,8 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from complaintforms.documents.pipeline import (
-    Serials,
-    prepare,
-    render_files,
-    reserve_serials,
-    store_files,
-)
-from complaintforms.documents.render import RendererSet
 from complaintforms.domain import model, periods, workflow
 from complaintforms.domain.timeutil import iso
 from complaintforms.domain.timeutil import now as clock_now
@@ -27,6 +20,9 @@ from complaintforms.errors import ValidationError
 from complaintforms.i18n import N_
 from complaintforms.storage.base import MAX_TRIES, Conflict
 from complaintforms.workspace import Workspace
+
+if TYPE_CHECKING:  # the rendering stack is imported where a document is made
+    from complaintforms.documents.render import RendererSet
 
 Progress = Callable[[int], None]
 
@@ -126,6 +122,14 @@ def register_case(
 ) -> dict:
     """Register a complaint (登记): validate, number, write the record card (and for a
     major case its 重大投诉呈报单), log."""
+    from complaintforms.documents.pipeline import (
+        Serials,
+        prepare,
+        render_files,
+        store_files,
+    )
+    from complaintforms.documents.render import RendererSet
+
     config = ws.config
     if by and not data.get("recorded_by"):
         data = {**data, "recorded_by": by}
@@ -437,7 +441,14 @@ def render_forms(
     import os
 
     from complaintforms.documents.forms import get_form
-    from complaintforms.documents.pipeline import RenderPool
+    from complaintforms.documents.pipeline import (
+        RenderPool,
+        prepare,
+        render_files,
+        reserve_serials,
+        store_files,
+    )
+    from complaintforms.documents.render import RendererSet
 
     get_form(form, case_form=True)  # an unknown form fails before anything else
     sealed = (
