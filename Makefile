@@ -53,7 +53,7 @@ demo: setup
 PG_CLI_TESTS := tests/test_cli.py tests/test_procedure.py tests/test_register.py \
 	tests/test_show.py tests/test_corrections.py tests/test_supervision.py tests/test_lookup.py \
 	tests/test_extend_send_back.py tests/test_evidence.py tests/test_archive.py \
-	tests/test_reports.py tests/test_intake.py tests/test_major_report.py
+	tests/test_reports.py tests/test_intake.py tests/test_major_report.py tests/test_launch.py
 
 # Two workers (pytest-xdist): the machine has two cores.
 test: setup

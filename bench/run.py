@@ -45,7 +45,11 @@ RUN_DIR = OUT / "run"
 os.environ["COMPLAINTFORMS_RUN_DIR"] = str(RUN_DIR)
 # The operator of every command the bench runs (commands without --by take it from here).
 os.environ.setdefault("COMPLAINTFORMS_USER", "bench")
+# Each command in a process of its own, as before the command server: a row that measures
+# commands through a warm one (launch.py) says so and uses WARM.
+os.environ.setdefault("COMPLAINTFORMS_COMMAND_SERVER", "0")
 NO_SERVER = {**os.environ, "COMPLAINTFORMS_RENDER_SERVER": "0"}
+WARM = {**NO_SERVER, "COMPLAINTFORMS_COMMAND_SERVER": "1"}
 
 
 def timed(
@@ -176,6 +180,26 @@ def stop_servers() -> None:
             os.kill(json.loads(info.read_text())["pid"], signal.SIGTERM)
         except (OSError, ValueError, KeyError):
             pass
+    for lock in RUN_DIR.glob("command-*.sock.lock"):  # command servers: "pid served"
+        try:
+            os.kill(int(lock.read_text().split()[0]), signal.SIGTERM)
+        except (OSError, ValueError, IndexError):
+            pass
+
+
+def warm_timed(argv: list[str], runs: int = 5) -> float:
+    """`timed`, through a warm command server: the first command starts it, the runs are
+    timed once it answers (its status line in the lock file is written after it listens)."""
+    subprocess.run(argv, capture_output=True, env=WARM)
+    deadline = time.monotonic() + 30
+    while not any(
+        lock.read_text().strip() and Path(str(lock)[: -len(".lock")]).exists()
+        for lock in RUN_DIR.glob("command-*.sock.lock")
+    ):
+        if time.monotonic() > deadline:
+            raise SystemExit("the command server did not start")
+        time.sleep(0.1)
+    return timed(argv, runs=runs, env=WARM)
 
 
 def warm_pdf_seconds(root: Path, runs: int = 10) -> float:

@@ -32,6 +32,7 @@ def font_cache(tmp_path_factory) -> Path:
     # No background render servers from the tests, except where a test starts one itself,
     # and none of their sockets in the user's run folder.
     os.environ["COMPLAINTFORMS_RENDER_SERVER"] = "0"
+    os.environ["COMPLAINTFORMS_COMMAND_SERVER"] = "0"
     os.environ["COMPLAINTFORMS_RUN_DIR"] = tempfile.mkdtemp(prefix="cf-run-")
     # The operator of commands run without --by (DESIGN.md section 9); tests of the refusal
     # without either unset it.

@@ -12,13 +12,23 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "complaintforms"
 # and workspace are shared: errors and config by everything, workspace by services and up.
 ALLOWED = {
     "errors": set(),
+    "runtime": set(),
     "i18n": {"errors"},
     "config": {"errors", "i18n", "domain"},
     "domain": {"errors", "i18n", "config"},
     "storage": {"errors", "i18n", "domain"},
     "workspace": {"errors", "i18n", "config", "storage"},
-    "documents": {"errors", "i18n", "config", "domain", "storage", "workspace"},
-    "services": {"errors", "i18n", "config", "domain", "storage", "workspace", "documents"},
+    "documents": {"errors", "i18n", "config", "domain", "storage", "workspace", "runtime"},
+    "services": {
+        "errors",
+        "i18n",
+        "config",
+        "domain",
+        "storage",
+        "workspace",
+        "documents",
+        "runtime",
+    },
     "web": {
         "errors",
         "i18n",
@@ -28,6 +38,7 @@ ALLOWED = {
         "workspace",
         "documents",
         "services",
+        "runtime",
     },
     "cli": {
         "errors",
@@ -39,7 +50,10 @@ ALLOWED = {
         "documents",
         "services",
         "web",
+        "runtime",
     },
+    # The entry point: the command server's client and server, above the command line.
+    "launch": {"errors", "i18n", "runtime", "cli"},
 }
 
 

@@ -1,3 +1,3 @@
-from complaintforms.cli import main
+from complaintforms.launch import main
 
 main()

@@ -32,6 +32,7 @@ import sys
 import time
 from pathlib import Path
 
+from complaintforms import runtime
 from complaintforms.errors import ComplaintFormsError, RenderError
 
 # 2: a refused form comes back as the error itself (message id and values), not its text.
@@ -69,23 +70,11 @@ def _code_fingerprint() -> str:
 
 
 def run_dir() -> Path:
-    """Where sockets live: short (a socket path has at most 107 bytes) and private to the
-    user, like tmux's /tmp/tmux-UID."""
-    if os.environ.get("COMPLAINTFORMS_RUN_DIR"):
-        return Path(os.environ["COMPLAINTFORMS_RUN_DIR"])
-    if os.environ.get("XDG_RUNTIME_DIR"):
-        return Path(os.environ["XDG_RUNTIME_DIR"]) / "complaintforms"
-    return Path("/tmp") / f"complaintforms-{os.getuid()}"
+    return Path(runtime.run_dir())
 
 
 def _private(path: Path) -> bool:
-    """The run folder exists, belongs to this user and nobody else may enter it."""
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        stat = path.lstat()
-    except OSError:
-        return False
-    return stat.st_uid == os.getuid() and stat.st_mode & 0o077 == 0 and path.is_dir()
+    return runtime.private(str(path))
 
 
 def socket_path(forms_dir: Path, family: str) -> Path:

@@ -196,6 +196,7 @@ def run_doctor(ws: Workspace | None) -> list[Check]:
     checks.append(check_audit(ws))
     checks.append(check_form_font(ws))
     checks.append(check_render_server(ws))
+    checks.append(check_command_server())
     return checks
 
 
@@ -240,6 +241,29 @@ def check_render_server(ws: Workspace) -> Check:
         True,
         Notice(
             N_("running, pid {pid}, {served} documents served"),
+            pid=info["pid"],
+            served=info["served"],
+        ),
+    )
+
+
+def check_command_server() -> Check:
+    from complaintforms import runtime
+
+    if not runtime.enabled():
+        return Check("command-server", True, Notice(N_("off (COMPLAINTFORMS_COMMAND_SERVER=0)")))
+    info = runtime.status()
+    if info is None:
+        return Check(
+            "command-server",
+            True,
+            Notice(N_("not running; the next command starts it for the commands after it")),
+        )
+    return Check(
+        "command-server",
+        True,
+        Notice(
+            N_("running, pid {pid}; commands started: {served}"),
             pid=info["pid"],
             served=info["served"],
         ),
