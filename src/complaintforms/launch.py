@@ -33,7 +33,7 @@ import marshal
 import os
 import sys
 
-from complaintforms.runtime import PROTOCOL, enabled, private, socket_path
+from complaintforms.runtime import PROTOCOL, detach, enabled, private, socket_path
 
 DEFAULT_IDLE = 600.0
 IN_PROCESS = frozenset({"serve", "user"})
@@ -142,9 +142,18 @@ def _through(path: str, args: list[str]) -> int | None:
             sock.settimeout(30.0)  # the child takes on the caller's state, then says so
             first = replies.line()
         except (OSError, ValueError):
-            return None
-        if not first.startswith(b"P"):
-            return None  # refused, or failed before the command started
+            first = b""
+        started = first[:1] == b"P" and first[1:].isdigit()
+        if started:
+            try:
+                sock.sendall(b"G")  # go: from here on the command is the child's, not ours
+            except OSError:
+                started = False
+        if not started:
+            # Refused, failed or too slow before the command started (a child that got no
+            # "go" leaves without running it): it runs here, unless the user has already
+            # asked it to stop.
+            return -pending[0] if pending else None
         child.append(int(first[1:]))
         for signum in pending:
             forward(signum, None)
@@ -245,20 +254,7 @@ def start(path: str) -> None:
         pass
     finally:
         probe.close()
-    import subprocess
-
-    try:
-        subprocess.Popen(
-            [sys.executable, "-m", "complaintforms.launch", path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-            cwd="/",
-        )
-    except OSError:
-        pass
+    detach("complaintforms.launch", path)
 
 
 # -- the server --------------------------------------------------------------------------
@@ -297,7 +293,8 @@ def serve(path: str, idle: float) -> None:
     import socket
     import time
 
-    # Not opened for appending: its first bytes are rewritten (os.pwrite appends there).
+    # Not opened for appending: the status is rewritten at offset 0, and on a file opened
+    # for appending Linux's pwrite appends instead.
     lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     _held.append(lock)  # a child closes it, so that it does not hold the lock after us
     try:
@@ -360,7 +357,6 @@ def serve(path: str, idle: float) -> None:
                     pid = _start_child(conn, server, selector, children, (wake_r, wake_w))
                     if pid:
                         children[pid] = conn
-                        selector.register(conn, selectors.EVENT_READ, pid)
                         served += 1
                         write_status()
                     else:
@@ -371,14 +367,7 @@ def serve(path: str, idle: float) -> None:
                             os.read(wake_r, 512)
                         except BlockingIOError:
                             break
-                    last = _reap(children, selector) or last
-                else:  # the caller's end closed before its command ended: it was killed
-                    pid = key.data
-                    selector.unregister(key.fileobj)
-                    try:
-                        os.kill(pid, signal.SIGTERM)
-                    except OSError:
-                        pass
+                    last = _reap(children) or last
     finally:
         if os.getpid() == me:  # a child leaves by os._exit, never through here
             try:
@@ -387,7 +376,7 @@ def serve(path: str, idle: float) -> None:
                 pass
 
 
-def _reap(children: dict, selector) -> float | None:
+def _reap(children: dict) -> float | None:
     import time
 
     ended = None
@@ -402,10 +391,6 @@ def _reap(children: dict, selector) -> float | None:
         ended = time.monotonic()
         if conn is None:
             continue
-        try:
-            selector.unregister(conn)
-        except (KeyError, ValueError):
-            pass
         try:
             conn.sendall(b"X%d\n" % os.waitstatus_to_exitcode(status))
         except OSError:
@@ -502,7 +487,11 @@ def _become(request: dict, fds: list[int], conn) -> None:
         sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
         sys.argv = list(request["argv"])
         conn.sendall(b"P%d\n" % os.getpid())
-        conn.close()
+        conn.settimeout(30.0)
+        if conn.recv(1) != b"G":
+            os._exit(1)  # the caller gave up waiting and runs the command itself
+        conn.settimeout(None)
+        threading.Thread(target=_end_with_caller, args=(conn,), daemon=True).start()
     except BaseException:  # noqa: BLE001 - the child must never return into the server's loop
         os._exit(1)
     try:
@@ -521,6 +510,19 @@ def _become(request: dict, fds: list[int], conn) -> None:
             except BaseException:  # noqa: BLE001 - a closed pipe: as Python reports it
                 code = code or 120
         os._exit(code)
+
+
+def _end_with_caller(conn) -> None:
+    """The caller sends nothing after "go": its end closing means it was killed, and so is
+    the command, as it would be in the caller's own process."""
+    import signal
+
+    try:
+        while conn.recv(64):
+            pass
+    except OSError:
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _run_command() -> int:

@@ -11,7 +11,8 @@ import os
 import sys
 
 # The command server's protocol: a marshal'd request (argv, env, cwd, umask, stdio) with the
-# caller's three descriptors; replies b"P<pid>\n", then b"X<exit status>\n".
+# caller's three descriptors; the child says b"P<pid>\n" once it has taken them on, the caller
+# answers b"G" (go), and the server says b"X<exit status>\n" when the child has ended.
 PROTOCOL = 1
 
 
@@ -91,3 +92,24 @@ def status() -> dict | None:
     except (OSError, ValueError):
         return None
     return {"pid": pid, "served": served, "socket": path} if os.path.exists(path) else None
+
+
+def detach(module: str, *args: str) -> bool:
+    """Start `python -m module args` in the background: a session of its own (no signal of
+    the caller's terminal reaches it), nothing of the caller's open, in /. False when it
+    could not be started."""
+    import subprocess
+
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+            cwd="/",
+        )
+    except OSError:
+        return False
+    return True

@@ -27,7 +27,6 @@ import pickle
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -182,25 +181,9 @@ def start(
         _started[str(path)] = now
         if not _private(path.parent):
             return
-        try:
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "complaintforms.documents.server",
-                    str(forms_dir),
-                    family,
-                    str(path),
-                    str(workers),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                close_fds=True,
-                cwd="/",
-            )
-        except OSError:
+        if not runtime.detach(
+            "complaintforms.documents.server", str(forms_dir), family, str(path), str(workers)
+        ):
             return
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline and status(forms_dir, family) is None:
