@@ -97,7 +97,18 @@ def blocked_case_new(env: dict, ws) -> tuple[subprocess.Popen, int, int]:
     wait_for(lambda: len(children(zygote)) == 1)
     (child,) = children(zygote)
     assert child != proc.pid
+    wait_for(lambda: reading_stdin(child))  # past its start, in the command itself
     return proc, zygote, child
+
+
+def reading_stdin(pid: int) -> bool:
+    """The process waits in a read of its standard input (a pipe)."""
+    try:
+        wchan = Path(f"/proc/{pid}/wchan").read_text()
+        syscall = Path(f"/proc/{pid}/syscall").read_text()
+    except OSError:
+        return False
+    return "pipe_read" in wchan or syscall.startswith("0 0x0 ")
 
 
 def test_a_command_after_the_first_runs_in_the_server_with_the_callers_stdin(ws, warm):
