@@ -284,3 +284,91 @@ def test_doctor_says_whether_a_command_server_runs(ws, warm):
     pid = server(warm)["pid"]
     # The doctor that runs in it reports it, with itself counted.
     assert detail(warm) == f"running, pid {pid}; commands started: 1"
+
+
+def test_a_caller_stopped_then_killed_takes_its_command_with_it(ws, warm):
+    cli(warm, "-w", str(ws.root), "case", "list")
+    proc, zygote, child = blocked_case_new(warm, ws)
+    proc.send_signal(signal.SIGTSTP)
+    wait_for(lambda: "T" in Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1][:3])
+    proc.kill()
+    proc.wait(timeout=30)
+    wait_for(lambda: child not in children(zygote))
+    assert json.loads(run_cli("-w", str(ws.root), "--json", "case", "list").stdout) == []
+
+
+def test_signals_the_caller_ignores_stay_ignored(ws, warm):
+    """nohup: a hangup does not end the command."""
+    cli(warm, "-w", str(ws.root), "case", "list")
+    zygote = server(warm)["pid"]
+    proc = subprocess.Popen(
+        [str(EXE), "-w", str(ws.root), "case", "new", "--from", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=warm, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )  # fmt: skip
+    wait_for(lambda: len(children(zygote)) == 1)
+    (child,) = children(zygote)
+    wait_for(lambda: reading_stdin(child))
+    proc.send_signal(signal.SIGHUP)
+    os.kill(child, signal.SIGHUP)  # even sent to the command itself
+    out, err = proc.communicate(CASE, timeout=120)
+    assert proc.returncode == 0, err
+    assert out.startswith("TS-")
+
+
+def test_a_closed_standard_input_is_not_the_servers_socket(ws, warm):
+    cli(warm, "-w", str(ws.root), "case", "list")
+    served = server(warm)["served"]
+    argv = f"exec {EXE} -w {ws.root} case new --from - <&-"
+    warm_run = subprocess.run(
+        ["sh", "-c", argv], capture_output=True, text=True, env=warm, timeout=60
+    )
+    cold_env = {**warm, "COMPLAINTFORMS_COMMAND_SERVER": "0"}
+    cold_run = subprocess.run(
+        ["sh", "-c", argv], capture_output=True, text=True, env=cold_env, timeout=60
+    )
+    assert (warm_run.returncode, warm_run.stderr) == (cold_run.returncode, cold_run.stderr)
+    assert warm_run.returncode == 1
+    assert server(warm)["served"] == served  # it ran in its own process
+
+
+def test_the_callers_interpreter_options_and_code(ws, warm, tmp_path):
+    python = str(EXE.parent / "python")
+    # -O: the server is started with it too, and serves the next command.
+    for k in range(2):
+        run = subprocess.run(
+            [python, "-O", "-m", "complaintforms", "-w", str(ws.root), "case", "list"],
+            capture_output=True, text=True, env=warm, cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert server(warm, timeout=120)["served"] == k  # (-O: no byte code yet, slow to start)
+    # Another copy of the package first on the caller's path: a server started for it
+    # would import the installed one, so it does not serve; every command runs in-process.
+    shadow = tmp_path / "shadow"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "src" / "complaintforms",
+                    shadow / "complaintforms", ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    (shadow / "complaintforms" / "cli" / "display.py").open("a").write("\n# the shadow copy\n")
+    sockets = set(Path(warm["COMPLAINTFORMS_RUN_DIR"]).glob("*.sock"))
+    for _ in range(3):
+        run = subprocess.run(
+            [python, "-m", "complaintforms", "-w", str(ws.root), "case", "list"],
+            capture_output=True, text=True, env=warm, cwd=shadow, timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        time.sleep(1)
+    assert set(Path(warm["COMPLAINTFORMS_RUN_DIR"]).glob("*.sock")) == sockets
+
+
+def test_a_run_folder_someone_else_could_swap_is_not_used(tmp_path):
+    from complaintforms import runtime
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    os.chown(theirs, 65534, 65534)
+    assert not runtime.private(str(theirs / "complaintforms"))
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    assert not runtime.private(str(open_to_all / "complaintforms"))
+    open_to_all.chmod(0o1777)  # sticky, as /tmp
+    assert runtime.private(str(open_to_all / "complaintforms"))

@@ -63,7 +63,7 @@ def main() -> None:
     """`complaintforms ...`: through the command server when one is running, else here (and
     then start one for the commands after this one)."""
     args = sys.argv[1:]
-    eligible = enabled() and not IN_PROCESS.intersection(args)
+    eligible = enabled() and not IN_PROCESS.intersection(args) and not _in_background()
     path = socket_path() if eligible else ""
     if eligible and os.path.exists(path):
         status = _through(path, args)
@@ -78,10 +78,31 @@ def main() -> None:
             start(path)
 
 
+def _in_background() -> bool:
+    """A job in the background of a terminal: the terminal stops it when it reads there,
+    which a child of the server (no terminal of its own) would not be."""
+    try:
+        return os.isatty(0) and os.tcgetpgrp(0) != os.getpgrp()
+    except OSError:
+        return False
+
+
+class _GaveUp(Exception):
+    """A signal before the command started: the caller stops waiting for it."""
+
+
 def _through(path: str, args: list[str]) -> int | None:
     """The exit status of the command run by the server at `path`, or None when it could
     not be started there (nothing of it has happened: run it here)."""
+    try:
+        for fd in (0, 1, 2):  # before the socket, which would take a closed one's number
+            os.fstat(fd)
+    except OSError:
+        return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    if sock.fileno() <= 2:
+        sock.close()
+        return None
     pending: list[int] = []
     child: list[int] = []
 
@@ -93,6 +114,7 @@ def _through(path: str, args: list[str]) -> int | None:
                 pass
         else:
             pending.append(signum)
+            raise _GaveUp  # out of the wait for the server: a child not told "go" never runs
 
     def suspend(signum: int, frame: object) -> None:
         # Ctrl-Z: the child has no terminal of its own to stop it, so stop it with us, and
@@ -121,8 +143,11 @@ def _through(path: str, args: list[str]) -> int | None:
             creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
             if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
                 return None
-            for fd in (0, 1, 2):
-                os.fstat(fd)
+            ignored = [
+                getattr(_signal, name)
+                for name in FORWARDED
+                if _signal.getsignal(getattr(_signal, name)) == _signal.SIG_IGN
+            ]
             request = marshal.dumps(
                 {
                     "protocol": PROTOCOL,
@@ -131,32 +156,29 @@ def _through(path: str, args: list[str]) -> int | None:
                     "cwd": os.getcwd(),
                     "umask": _umask(),
                     "stdio": _stdio(),
+                    "ignored": ignored,  # nohup, or a script's background job: kept so
                 }
             )
             for name in FORWARDED:
                 signum = getattr(_signal, name)
-                previous[signum] = _signal.signal(signum, forward)
+                if signum not in ignored:
+                    previous[signum] = _signal.signal(signum, forward)
             previous[_signal.SIGTSTP] = _signal.signal(_signal.SIGTSTP, suspend)
             ancillary = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _fds(0, 1, 2))
             sock.sendmsg([len(request).to_bytes(8, "big") + request], [ancillary])
-            sock.settimeout(30.0)  # the child takes on the caller's state, then says so
+            sock.settimeout(10.0)  # a fork and a few system calls: milliseconds, unless stuck
             first = replies.line()
-        except (OSError, ValueError):
-            first = b""
-        started = first[:1] == b"P" and first[1:].isdigit()
-        if started:
-            try:
+            if first[:1] == b"P" and first[1:].isdigit():
+                child.append(int(first[1:]))  # from here on a signal is the child's
                 sock.sendall(b"G")  # go: from here on the command is the child's, not ours
-            except OSError:
-                started = False
-        if not started:
-            # Refused, failed or too slow before the command started (a child that got no
-            # "go" leaves without running it): it runs here, unless the user has already
-            # asked it to stop.
-            return -pending[0] if pending else None
-        child.append(int(first[1:]))
-        for signum in pending:
-            forward(signum, None)
+        except (OSError, ValueError):
+            if child:  # no "go" got through: the child leaves without running it
+                child.clear()
+        except _GaveUp:
+            return -pending[0]
+        if not child:
+            # Refused, failed or too slow before the command started: it runs here.
+            return None
         sock.settimeout(None)  # the command takes as long as it takes
         try:
             last = replies.line()
@@ -293,9 +315,11 @@ def serve(path: str, idle: float) -> None:
     import socket
     import time
 
+    if not private(os.path.dirname(path)):
+        return
     # Not opened for appending: the status is rewritten at offset 0, and on a file opened
-    # for appending Linux's pwrite appends instead.
-    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    # for appending Linux's pwrite appends instead. Not through a link.
+    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     _held.append(lock)  # a child closes it, so that it does not hold the lock after us
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -314,6 +338,10 @@ def serve(path: str, idle: float) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - a module that fails here fails in the command
             continue
+    if socket_path() != path:
+        # This process would run other code than its callers (another copy of the package
+        # first on their path, other interpreter options): they run their commands in-process.
+        return
     gc.collect()
     gc.freeze()  # the children share these pages instead of each copying them at its first gc
 
@@ -357,6 +385,7 @@ def serve(path: str, idle: float) -> None:
                     pid = _start_child(conn, server, selector, children, (wake_r, wake_w))
                     if pid:
                         children[pid] = conn
+                        selector.register(conn, selectors.EVENT_READ, pid)
                         served += 1
                         write_status()
                     else:
@@ -367,7 +396,9 @@ def serve(path: str, idle: float) -> None:
                             os.read(wake_r, 512)
                         except BlockingIOError:
                             break
-                    last = _reap(children) or last
+                    last = _reap(children, selector) or last
+                else:
+                    _caller_gone(key.fileobj, key.data, children, selector)
     finally:
         if os.getpid() == me:  # a child leaves by os._exit, never through here
             try:
@@ -376,7 +407,30 @@ def serve(path: str, idle: float) -> None:
                 pass
 
 
-def _reap(children: dict) -> float | None:
+def _caller_gone(conn, pid: int, children: dict, selector) -> None:
+    """A caller's end readable: its "go" not yet read by the child, or closed before its
+    command ended, which means the caller was killed: so is the command, stopped or not."""
+    import signal
+    import socket
+    import time
+
+    try:
+        if conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT):
+            time.sleep(0.001)  # the child reads it in a moment
+            return
+    except BlockingIOError:
+        return
+    except OSError:
+        pass
+    selector.unregister(conn)
+    for sig in (signal.SIGCONT, signal.SIGTERM):
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+def _reap(children: dict, selector) -> float | None:
     import time
 
     ended = None
@@ -391,6 +445,10 @@ def _reap(children: dict) -> float | None:
         ended = time.monotonic()
         if conn is None:
             continue
+        try:
+            selector.unregister(conn)
+        except (KeyError, ValueError):
+            pass  # already, when its caller went
         try:
             conn.sendall(b"X%d\n" % os.waitstatus_to_exitcode(status))
         except OSError:
@@ -458,6 +516,8 @@ def _become(request: dict, fds: list[int], conn) -> None:
         for name in ("SIGCHLD", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum in request["ignored"]:
+            signal.signal(signum, signal.SIG_IGN)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
@@ -479,6 +539,7 @@ def _become(request: dict, fds: list[int], conn) -> None:
                     buffered,
                     encoding=encoding,
                     errors=errors,
+                    newline="\n",  # as Python's own standard streams on POSIX
                     line_buffering=line_buffering,
                     write_through=write_through,
                 )
@@ -490,12 +551,13 @@ def _become(request: dict, fds: list[int], conn) -> None:
         conn.settimeout(30.0)
         if conn.recv(1) != b"G":
             os._exit(1)  # the caller gave up waiting and runs the command itself
-        conn.settimeout(None)
-        threading.Thread(target=_end_with_caller, args=(conn,), daemon=True).start()
+        conn.close()
     except BaseException:  # noqa: BLE001 - the child must never return into the server's loop
         os._exit(1)
     try:
         code = _run_command()
+    except KeyboardInterrupt:  # between "go" and the command's own handling of it
+        code = 130
     except BaseException:  # noqa: BLE001
         code = 1
     finally:
@@ -510,19 +572,6 @@ def _become(request: dict, fds: list[int], conn) -> None:
             except BaseException:  # noqa: BLE001 - a closed pipe: as Python reports it
                 code = code or 120
         os._exit(code)
-
-
-def _end_with_caller(conn) -> None:
-    """The caller sends nothing after "go": its end closing means it was killed, and so is
-    the command, as it would be in the caller's own process."""
-    import signal
-
-    try:
-        while conn.recv(64):
-            pass
-    except OSError:
-        pass
-    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _run_command() -> int:

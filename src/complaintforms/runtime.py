@@ -14,6 +14,7 @@ import sys
 # caller's three descriptors; the child says b"P<pid>\n" once it has taken them on, the caller
 # answers b"G" (go), and the server says b"X<exit status>\n" when the child has ended.
 PROTOCOL = 1
+_LIMITS = ("RLIMIT_NOFILE", "RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_CPU")
 
 
 def run_dir() -> str:
@@ -27,8 +28,15 @@ def run_dir() -> str:
 
 
 def private(path: str) -> bool:
-    """The run folder exists, belongs to this user and nobody else may enter it."""
+    """The run folder exists, belongs to this user and nobody else may enter it; and nobody
+    else can swap it for another (its parent is ours or root's, and sticky when anyone may
+    write there, as /tmp is: root given another user's XDG_RUNTIME_DIR gets no servers)."""
     try:
+        parent = os.stat(os.path.dirname(os.path.abspath(path)))
+        if parent.st_uid not in (0, os.getuid()) or (
+            parent.st_mode & 0o002 and not parent.st_mode & 0o1000
+        ):
+            return False
         os.makedirs(path, mode=0o700, exist_ok=True)
         stat = os.lstat(path)
     except OSError:
@@ -46,17 +54,28 @@ def enabled() -> bool:
 
 
 def _fingerprint() -> str:
-    """What makes a server stale: the interpreter, its flags and import path, and the size
-    and time of every module of ours (and of each folder on the path, which an installed or
-    removed package changes). Stats only: about 1 ms."""
+    """What a server must share with its caller, else it is another server: the
+    interpreter, its flags and import path, the size and time of every module of ours (and
+    of each folder on the path, which an installed or removed package changes), and who the
+    process is: user and groups, control group (a service unit, a login session), limits and
+    niceness, all of which a forked child keeps from the server. About 1 ms."""
+    import resource  # built in, as are the others here
+
     parts = [
         str(PROTOCOL),
         sys.executable,
         sys.version,
         repr(sys.flags),
         os.environ.get("PYTHONPATH", ""),
-        str(os.getuid()),
+        repr((os.getuid(), os.geteuid(), os.getgid(), os.getegid(), sorted(os.getgroups()))),
+        repr([resource.getrlimit(getattr(resource, name)) for name in _LIMITS]),
+        str(os.getpriority(os.PRIO_PROCESS, 0)),
     ]
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as fh:
+            parts.append(fh.read())
+    except OSError:
+        pass
     for entry in sys.path[1:]:
         try:
             parts.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
@@ -100,9 +119,11 @@ def detach(module: str, *args: str) -> bool:
     could not be started."""
     import subprocess
 
+    # With the caller's interpreter options (-O, -X ...), which its fingerprint names.
+    flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
     try:
         subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            [sys.executable, *flags, "-m", module, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
