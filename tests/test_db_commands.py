@@ -23,7 +23,7 @@ from complaintforms.storage.postgresql import SCHEMA_VERSION, PostgresStore
 from complaintforms.storage.tinydb import TinyDBStore
 from complaintforms.workspace import DSN_VAR, Workspace
 
-from .conftest import Runner
+from .conftest import Runner, run_cli
 from .test_register import FULL_CASE
 
 BY = "测试员"
@@ -289,6 +289,16 @@ def test_db_init_makes_the_schema_then_has_nothing_to_do(source, pg_database, tm
     text = run(root, "db", "init", dsn=pg_database)
     assert text.exit_code == 0 and "the schema is current" in text.stdout
     assert "nothing to do" in text.stdout
+
+
+def test_db_init_names_the_versions_as_chinese_lists_them(source, pg_database, tmp_path):
+    root = postgres_workspace(source, tmp_path / "ws")
+    result = run_cli(
+        "-w", str(root), "db", "init", env={DSN_VAR: pg_database, "COMPLAINTFORMS_LANG": "zh-CN"}
+    )
+    assert result.returncode == 0, result.stderr
+    every = "、".join(str(v) for v in range(1, SCHEMA_VERSION + 1))
+    assert f"已应用第 {every} 版数据库结构" in result.stdout
 
 
 def test_db_init_on_a_tinydb_workspace_has_nothing_to_do(cf):

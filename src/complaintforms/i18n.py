@@ -67,6 +67,11 @@ def _(message: str) -> str:
     return _state["translations"].gettext(message) if message else message
 
 
+def series(items) -> str:
+    """Items named one after another in running text: 1、2 in Chinese, 1, 2 in English."""
+    return ("、" if language() == "zh-CN" else ", ").join(str(item) for item in items)
+
+
 def N_(message: str) -> str:
     """Marks a message id for the catalog without translating it here."""
     return message

@@ -7,6 +7,7 @@ import sys
 import click
 
 from complaintforms.cli.base import CFGroup, State, cli, emit, pass_state, shown, tr
+from complaintforms.i18n import series
 
 
 @cli.group(cls=CFGroup)
@@ -44,7 +45,7 @@ def db_init(state: State) -> None:
         text = tr(
             "{location}: schema version {versions} applied; the schema is at version {version}",
             location=result["location"],
-            versions=", ".join(str(v) for v in result["applied"]),
+            versions=series(result["applied"]),
             version=result["version"],
         )
     else:
@@ -107,7 +108,7 @@ def db_copy(state: State, dsn: str) -> None:
             "  "
             + tr(
                 "schema version {versions} applied",
-                versions=", ".join(str(v) for v in result["schema"]),
+                versions=series(result["schema"]),
             )
         )
     lines += [
