@@ -56,8 +56,12 @@ def server_env(tmp_path):
         "COMPLAINTFORMS_RUN_DIR": str(run),
     }
     yield env
-    # Stop every server of this test, including one still starting (its command line names
-    # the socket in `run`).
+    stop_servers_in(run)
+
+
+def stop_servers_in(run: Path) -> None:
+    """Stop every background server of a test's run folder, including one still starting
+    (its command line names its socket in `run`), and remove the folder."""
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             if str(run).encode() in cmdline.read_bytes():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli
+from .conftest import run_cli, stop_servers_in
 from .test_register import FULL_CASE
 
 EXE = Path(sys.executable).parent / "complaintforms"
@@ -35,12 +35,7 @@ def warm(tmp_path):
         "COMPLAINTFORMS_RUN_DIR": str(run),
     }
     yield env
-    for lock in run.glob("command-*.sock.lock"):
-        try:
-            os.kill(int(lock.read_text().split()[0]), signal.SIGTERM)
-        except (OSError, ValueError, IndexError):
-            pass
-    shutil.rmtree(run, ignore_errors=True)
+    stop_servers_in(run)
 
 
 def cli(env: dict, *args: str, cwd: Path | None = None, input_text: str | None = None):

@@ -187,8 +187,10 @@ def _through(path: str, args: list[str]) -> int | None:
         if last.startswith(b"X"):
             return int(last[1:])
         # The server is gone (killed) and cannot tell how the command ended: wait for it.
+        import time
+
         while _alive(child[0]):
-            _sleep(0.05)
+            time.sleep(0.05)
         _say(N_("the command server stopped; the command's exit status is unknown"))
         return 1
     finally:
@@ -198,6 +200,8 @@ def _through(path: str, args: list[str]) -> int | None:
 
 
 def N_(message: str) -> str:
+    """i18n.N_ (marks a message for the catalog), here so that the client need not import
+    i18n on its way to the server."""
     return message
 
 
@@ -256,12 +260,6 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True
     return True
-
-
-def _sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
 
 
 def start(path: str) -> None:

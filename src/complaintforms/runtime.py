@@ -9,6 +9,7 @@ from __future__ import annotations
 import _socket
 import os
 import sys
+from stat import S_ISDIR  # already imported by os
 
 # The command server's protocol: a marshal'd request (argv, env, cwd, umask, stdio) with the
 # caller's three descriptors; the child says b"P<pid>\n" once it has taken them on, the caller
@@ -41,8 +42,7 @@ def private(path: str) -> bool:
         stat = os.lstat(path)
     except OSError:
         return False
-    is_dir = stat.st_mode & 0o170000 == 0o040000
-    return is_dir and stat.st_uid == os.getuid() and stat.st_mode & 0o077 == 0
+    return S_ISDIR(stat.st_mode) and stat.st_uid == os.getuid() and stat.st_mode & 0o077 == 0
 
 
 def enabled() -> bool:
